@@ -1,0 +1,179 @@
+"""Number systems for the one generic implementation in :mod:`verified_pgd.formulas`.
+
+The closed forms are written once, against numpy arrays whose elements are either
+float64 (batched over leading axes) or Python objects (mpmath ``mpf`` or python-flint
+``arb`` balls).  A backend supplies only what numpy cannot do for object arrays:
+the scalar special functions, the constant pi, and the one series that needs care.
+
+``h(theta) = sin(theta) - theta cos(theta)`` is the only quantity with catastrophic
+cancellation (it is ~theta^3/3 while each term is ~theta); every backend evaluates it
+without losing digits at small theta:
+
+* float64: a fixed-length Taylor series below theta = 1 (Horner in theta^2);
+* mpmath: the same series, run to the working precision;
+* arb: the direct formula; ball arithmetic tracks the cancellation rigorously, so the
+  enclosure is correct, merely wider (callers raise the precision if they care).
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+# Coefficients of h(theta)/theta^3 in powers of theta^2:
+#   h(theta) = sum_{n>=1} (-1)^(n+1) * 2n/(2n+1)! * theta^(2n+1).
+_H_COEFFS = [Fraction((-1) ** (n + 1) * 2 * n, math.factorial(2 * n + 1)) for n in range(1, 40)]
+# 12 terms reach below 2^-53 relative for theta <= 1: the 13th term is 26/27! ~ 2.4e-27.
+_H_COEFFS_F64 = np.array([float(c) for c in _H_COEFFS[:12]])
+
+
+class Float64:
+    """Batched float64 arithmetic on numpy arrays (leading axes are batch axes)."""
+
+    name = "float64"
+    dtype = np.float64
+    pi = np.pi
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    sqrt = staticmethod(np.sqrt)
+    atan2 = staticmethod(np.arctan2)
+
+    @staticmethod
+    def asarray(x):
+        return np.asarray(x, dtype=np.float64)
+
+    @staticmethod
+    def eye(n):
+        return np.eye(n)
+
+    @staticmethod
+    def h(theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        t2 = theta * theta
+        acc = np.zeros_like(theta)
+        for c in _H_COEFFS_F64[::-1]:
+            acc = acc * t2 + c
+        series = acc * t2 * theta
+        direct = np.sin(theta) - theta * np.cos(theta)
+        return np.where(theta < 1.0, series, direct)
+
+    @staticmethod
+    def safe_div(num, den):
+        """num / den, and 0 where den == 0 (used for t t^T / |t| with t = 0 at theta in {0, pi})."""
+        den = np.asarray(den, dtype=np.float64)
+        safe = np.where(den == 0.0, 1.0, den)
+        return np.where(den == 0.0, 0.0, num / safe)
+
+
+class _ObjectBackend:
+    """Shared part of the object-array backends: elementwise scalar functions."""
+
+    dtype = object
+
+    @staticmethod
+    def asarray(x):
+        return np.asarray(x, dtype=object)
+
+    def eye(self, n):
+        out = np.empty((n, n), dtype=object)
+        out[...] = self.zero()
+        for i in range(n):
+            out[i, i] = self.one()
+        return out
+
+
+def _ufunc(f, nin=1):
+    return np.frompyfunc(f, nin, 1)
+
+
+class MPMath(_ObjectBackend):
+    """mpmath at the ambient precision (``mpmath.mp.dps``, set by the caller)."""
+
+    name = "mpmath"
+
+    def __init__(self):
+        import mpmath
+        self.mp = mpmath.mp
+        self.sin = _ufunc(mpmath.sin)
+        self.cos = _ufunc(mpmath.cos)
+        self.sqrt = _ufunc(mpmath.sqrt)
+        self.atan2 = _ufunc(mpmath.atan2, 2)
+        self._h = _ufunc(self._h_scalar)
+        self._safe_div = _ufunc(lambda n, d: n / d if d != 0 else self.mp.zero, 2)
+
+    @property
+    def pi(self):
+        return +self.mp.pi
+
+    def zero(self):
+        return self.mp.zero
+
+    def one(self):
+        return self.mp.one
+
+    def convert(self, x):
+        return self.mp.mpf(x)
+
+    def _h_scalar(self, theta):
+        mp = self.mp
+        if theta >= 1:
+            return mp.sin(theta) - theta * mp.cos(theta)
+        t2 = theta * theta
+        eps = mp.eps
+        term = theta * t2  # theta^(2n+1) for n = 1
+        total = mp.zero
+        for c in _H_COEFFS:
+            piece = term * mp.mpf(c.numerator) / c.denominator
+            total += piece
+            if abs(piece) <= eps * abs(total) or piece == 0:
+                return total
+            term *= t2
+        # Beyond 39 terms only for theta close to 1 at very high precision.
+        return mp.sin(theta) - theta * mp.cos(theta)
+
+    def h(self, theta):
+        return self._h(theta)
+
+    def safe_div(self, num, den):
+        return self._safe_div(num, den)
+
+
+class Arb(_ObjectBackend):
+    """python-flint ``arb`` balls at the ambient precision (``flint.ctx.prec``)."""
+
+    name = "arb"
+
+    def __init__(self):
+        import flint
+        self.flint = flint
+        self.sin = _ufunc(lambda x: x.sin())
+        self.cos = _ufunc(lambda x: x.cos())
+        self.sqrt = _ufunc(lambda x: x.sqrt())
+        self.atan2 = _ufunc(flint.arb.atan2, 2)
+        self.h = _ufunc(lambda t: t.sin() - t * t.cos())
+        self._safe_div = _ufunc(self._safe_div_scalar, 2)
+
+    @property
+    def pi(self):
+        return self.flint.arb.pi()
+
+    def zero(self):
+        return self.flint.arb(0)
+
+    def one(self):
+        return self.flint.arb(1)
+
+    def convert(self, x):
+        return self.flint.arb(x)
+
+    def _safe_div_scalar(self, num, den):
+        # t t^T / |t| -> 0 as t -> 0; |(t t^T)_ij| / |t| <= |t|, so a ball containing 0 is
+        # replaced by the enclosure [-|t|, |t|] of the limit-continuous value.
+        if den > 0:
+            return num / den
+        bound = den.abs_upper()
+        return self.flint.arb(0, bound)
+
+    def safe_div(self, num, den):
+        return self._safe_div(num, den)

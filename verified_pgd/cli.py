@@ -1,0 +1,73 @@
+"""The ``vpgd`` command line.
+
+Each subcommand lives in ``verified_pgd/commands/<name>.py`` and exposes
+``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int``.  Heavy
+imports belong inside ``main`` so that ``vpgd --help`` stays fast.
+
+User errors (ValueError, TypeError, OSError raised while reading input or writing
+output) become one line on stderr and exit code 2; a failed check is exit code 1.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Order shown in --help.
+COMMANDS = ["run", "derive", "verify", "solve", "sweep", "prove", "check", "claims",
+            "reference", "bench"]
+
+
+class UserError(Exception):
+    """An error in what the user asked for; printed as one line, exit code 2."""
+
+
+def _load(name):
+    try:
+        return importlib.import_module(f"verified_pgd.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"verified_pgd.commands.{name}":
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    parser = argparse.ArgumentParser(
+        prog="vpgd",
+        description="Verified perturbed gradient descent: derive, verify, solve, certify and "
+                    "report on a two-layer convolutional ReLU network with Gaussian inputs.")
+    parser.add_argument("--version", action="version", version=f"vpgd {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        mod = _load(name)
+        if mod is None:
+            continue
+        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        mod.add_arguments(p)
+        p.set_defaults(_module=mod)
+    return parser
+
+
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_module", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        rc = args._module.main(args)
+    except (UserError, ValueError, TypeError, OSError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"vpgd {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"vpgd {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

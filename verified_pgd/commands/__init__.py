@@ -1,0 +1,1 @@
+"""Subcommands of ``vpgd``; see :mod:`verified_pgd.cli` for the protocol."""
