@@ -76,6 +76,16 @@ def loss(B, w_hat_star, a_star, s, w, a):
 
 def grad(B, w_hat_star, a_star, s, w, a, riemannian=False):
     """(dL/dw, dL/da); with ``riemannian`` the w-part is projected on the tangent space."""
+    g_w, g_a, _, _ = grad_and_geometry(B, w_hat_star, a_star, s, w, a, riemannian)
+    return g_w, g_a
+
+
+def grad_and_geometry(B, w_hat_star, a_star, s, w, a, riemannian=False):
+    """``(g_w, g_a, G, r)``: the gradient plus the Geometry and residual r = u a - s a*.
+
+    The solvers need theta and |r| at every step (eps-success test); returning them
+    from the same evaluation avoids computing the geometry twice.
+    """
     G = geometry(B, w_hat_star, w)
     pi = B.pi
     r = _col(B, G.u) * a - s * a_star
@@ -85,9 +95,9 @@ def grad(B, w_hat_star, a_star, s, w, a, riemannian=False):
     g_a = _col(B, G.u / (2 * pi)) * (Mr + _col(B, s * G.delta) * a_star)
     tangential = _col(B, -s * aa * (pi - G.theta) / (2 * pi)) * G.t
     if riemannian:
-        return tangential, g_a
+        return tangential, g_a, G, r
     radial = (_dot(a, Mr) + s * G.delta * aa) / (2 * pi)
-    return _col(B, radial) * G.w_hat + tangential, g_a
+    return _col(B, radial) * G.w_hat + tangential, g_a, G, r
 
 
 def _outer(x, y):
