@@ -140,3 +140,118 @@ def test_spurious_point_is_local_min_iff_condition():
         l_near = vp.loss(prob, w, T.reduced_minimizer(prob, th))
         l_pi = vp.loss(prob, -prob.w_hat_star, a_bar)
         assert (l_near > l_pi) == expect
+
+
+# ----------------------------------------------------------------------------- constants
+
+def _closed_spectrum(prob, dps=None):
+    if dps is None:
+        pi, s, A = np.pi, prob.s, float(np.sum(prob.a_star ** 2))
+    else:
+        pi = mpmath.pi
+        s = mpmath.sqrt(mpmath.fsum(x * x for x in _mpvec(prob.w_star)))
+        A = mpmath.fsum(x * x for x in _mpvec(prob.a_star))
+    k, p = prob.k, prob.p
+    return sorted([(pi - 1) / (2 * pi)] * (k - 1) + [(k + pi - 1) / (2 * pi)] + [s * s * A / 2] * (p - 1))
+
+
+@pytest.mark.parametrize("prob", PROBLEMS)
+def test_hessian_spectrum_matches_closed_form(prob):
+    sp = T.hessian_spectrum(prob)
+    ref = _closed_spectrum(prob)
+    assert np.allclose(sp.eigenvalues, ref, rtol=1e-12, atol=0)
+    assert sp.mu == min(sp.eigenvalues) and sp.lam_max == max(sp.eigenvalues)
+    with mpmath.workdps(DPS):
+        spm = T.hessian_spectrum(prob, dps=DPS)
+        refm = _closed_spectrum(prob, DPS)
+        assert max(abs(x - y) for x, y in zip(spm.eigenvalues, refm)) < mpmath.mpf(10) ** -40
+
+
+def test_perturbed_spectrum_is_rejected():
+    """Negative control: the closed-form comparison notices a 1e-9 change of a*."""
+    prob = PROBLEMS[1]
+    moved = vp.Problem(prob.w_star, prob.a_star * (1 + 1e-9))
+    assert not np.allclose(T.hessian_spectrum(moved).eigenvalues, _closed_spectrum(prob),
+                           rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_chart_hessian_equals_generic_riemannian_hessian(seed):
+    rng = np.random.default_rng(seed)
+    prob = vp.Problem(rng.normal(size=5), rng.normal(size=3))
+    th, a = rng.uniform(0.05, np.pi - 0.05), rng.normal(size=3) * 2
+    v = T.orthogonal_direction(prob)
+    w = np.cos(th) * prob.w_hat_star + np.sin(th) * v
+    H_red, lam_perp = T.reduced_hessian(prob, th, a)
+    chart = np.sort(np.r_[np.linalg.eigvalsh(H_red), [lam_perp] * (prob.p - 2)])
+    generic = np.linalg.eigvalsh(T.tangent_hessian(prob, w, a))
+    assert np.allclose(chart, generic, rtol=1e-12, atol=1e-13 * np.abs(generic).max())
+
+
+def test_smoothness_bound_dominates_sampled_hessian_norms():
+    rng = np.random.default_rng(11)
+    for prob in PROBLEMS[:3]:
+        R = T.default_radius(prob)
+        Lr = T.smoothness_bound(prob, R)
+        worst = 0.0
+        for _ in range(300):
+            th = rng.uniform(0, np.pi)
+            a = rng.normal(size=prob.k)
+            a *= R * rng.uniform() ** (1 / prob.k) / np.linalg.norm(a)
+            H_red, lp = T.reduced_hessian(prob, th, a)
+            worst = max(worst, np.abs(np.linalg.eigvalsh(H_red)).max(), abs(lp))
+        assert worst <= Lr
+        assert worst > 0.3 * Lr  # the bound is not vacuous
+        assert float(T.smoothness_bound(prob, R, dps=30)) == pytest.approx(Lr, rel=1e-13)
+
+
+def test_basin_radius_keeps_hessian_above_half_mu():
+    rng = np.random.default_rng(5)
+    for prob in PROBLEMS[:3]:
+        rho = T.basin_radius(prob)
+        mu = T.hessian_spectrum(prob).mu
+        lo = np.inf
+        for _ in range(200):
+            th = rng.uniform(0, rho)
+            a = prob.s * prob.a_star + rng.uniform(-rho, rho, size=prob.k)
+            H_red, lp = T.reduced_hessian(prob, th, a)
+            lo = min(lo, np.linalg.eigvalsh(H_red)[0], lp)
+        assert lo >= mu / 2
+        assert float(T.basin_radius(prob, dps=30)) == pytest.approx(rho, rel=1e-12)
+    # negative control: far outside the basin the Hessian does drop below mu/2
+    prob = PROBLEMS[0]
+    H_red, lp = T.reduced_hessian(prob, 1.5, prob.s * prob.a_star)
+    assert min(np.linalg.eigvalsh(H_red)[0], lp) < T.hessian_spectrum(prob).mu / 2
+
+
+def test_contraction_factor_matches_linearised_gd():
+    """Riemannian GD from a point near the optimum contracts at the predicted rate."""
+    prob = PROBLEMS[0]
+    lo, hi = T.stable_step_range(prob)
+    assert lo == 0 and T.contraction_factor(prob, 0.99 * hi) < 1 < T.contraction_factor(prob, 1.01 * hi)
+    eta = 0.5 * hi
+    q = T.contraction_factor(prob, eta)
+    assert q <= T.basin_contraction_factor(prob, eta) < 1
+    rng = np.random.default_rng(0)
+    w = prob.w_hat_star + 1e-5 * rng.normal(size=prob.p)
+    w /= np.linalg.norm(w)
+    a = prob.s * prob.a_star + 1e-5 * rng.normal(size=prob.k)
+    errs = []
+    for _ in range(60):
+        gw, ga = vp.grad(prob, w, a, riemannian=True)
+        w, a = w - eta * gw, a - eta * ga
+        w /= np.linalg.norm(w)
+        errs.append(np.hypot(vp.theta(prob, w), np.linalg.norm(a - prob.s * prob.a_star)))
+    observed = (errs[-1] / errs[-21]) ** (1 / 20)
+    assert observed <= q * (1 + 1e-3) and observed >= 0.9 * q
+    with pytest.raises(ValueError, match="^eta"):
+        T.contraction_factor(prob, -1.0)
+
+
+def test_landscape_constants_record():
+    c = T.landscape_constants(PROBLEMS[0])
+    assert c.has_spurious_minimum and c.barrier == T.barrier(PROBLEMS[0])
+    assert c.eta_max == pytest.approx(2 / c.lam_max) and c.smoothness >= c.lam_max
+    assert isinstance(c.smoothness, float)
+    none = T.landscape_constants(vp.Problem([1.0, 0.0], [1.0, 1.0, 1.0]))
+    assert not none.has_spurious_minimum and none.barrier is None

@@ -12,3 +12,12 @@ from .landscape import (CriticalPoint, alpha, barrier, g_s, global_minimum, has_
 __all__ = ["CriticalPoint", "global_minimum", "spurious_minimum", "saddle", "barrier",
            "has_spurious_minimum", "reduced_loss", "reduced_minimizer", "saddle_theta",
            "orthogonal_direction", "g_s", "alpha"]
+from .constants import (HessianSpectrum, LandscapeConstants, basin_contraction_factor,
+                        basin_radius, contraction_factor, default_radius, hessian_lipschitz_bound,
+                        hessian_spectrum, landscape_constants, reduced_hessian, smoothness_bound,
+                        stable_step_range, tangent_hessian, x_sin_x_max)
+
+__all__ += ["HessianSpectrum", "LandscapeConstants", "hessian_spectrum", "reduced_hessian",
+            "tangent_hessian", "smoothness_bound", "hessian_lipschitz_bound", "basin_radius",
+            "contraction_factor", "basin_contraction_factor", "stable_step_range",
+            "default_radius", "landscape_constants", "x_sin_x_max"]

@@ -1,0 +1,311 @@
+"""Constants of the landscape on {|w| = 1}: Hessian spectrum at the optimum, smoothness,
+GD contraction and step range, and the basin where the Hessian stays >= mu/2.
+
+The chart (docs/landscape.md, "Hessian in the chart"): at a point whose filter makes
+the angle theta with w*, the Riemannian Hessian of L on S^(p-1) x R^k is, in the
+orthonormal frame (e_theta, e_perp_1..e_perp_(p-2), a),
+
+    blockdiag(H_red(theta, a), lambda_perp(theta, a) I_(p-2))
+
+    H_red = [[-(s/2pi) g''(theta) a.a*,      (s/2pi)(pi - theta) sin(theta) a*^T],
+             [ (s/2pi)(pi - theta) sin(theta) a*,   M / (2 pi)                   ]]
+    lambda_perp = (s/2pi)(pi - theta) cos(theta) a.a*
+    g' = -(pi - theta) sin theta,   g'' = sin theta - (pi - theta) cos theta.
+
+(theta-theta entry: second derivative along the great circle through w*; the e_perp
+entries: l_theta * cot(theta) from cos(theta(phi)) = cos(phi) cos(theta); mixed terms
+vanish by the reflection symmetry across span(w, w*).)  Tests compare this with the
+generic Riemannian Hessian ``vp.hessian(..., riemannian=True)``.
+
+With ``c0 = max_{x in [0, pi]} x sin x`` (~1.8197):
+
+* smoothness over {|w| = 1, |a| <= R}:
+  ``L_R = max(s R |a*| / 2, (k + pi - 1)/(2 pi)) + (s/2pi) c0 |a*|`` bounds the operator
+  norm of the Riemannian Hessian (|g''| <= pi, block bound max(|A|, |C|) + |B|);
+* Hessian Lipschitz-type bound at the optimum: for theta <= rho and |a - s a*| <= rho,
+  ``|H - H*| <= K rho`` with ``K = (s/2pi)(2 pi |a*| + (2 + c0) s |a*|^2)``
+  (|g'''| <= 2 + c0, |d/dtheta (pi - theta) cos theta| <= 1 + c0, (pi - theta) sin theta <= pi theta);
+* basin radius ``rho = mu / (2 K)``: by Weyl, lambda_min >= mu/2 there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import check_dps, check_positive
+from ..problem import Problem
+from . import landscape
+
+
+def _check_problem(problem):
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem: expected a verified_pgd.Problem, got {type(problem).__name__}")
+
+
+@dataclass(frozen=True)
+class HessianSpectrum:
+    """Eigenvalues of the Riemannian Hessian at the global minimum, on the tangent space
+    of S^(p-1) x R^k (dimension p - 1 + k), ascending.
+
+    ``mu`` = smallest, ``lam_max`` = largest, ``condition`` = lam_max / mu.
+    """
+
+    eigenvalues: tuple
+    mu: object
+    lam_max: object
+    condition: object
+
+
+@dataclass(frozen=True)
+class LandscapeConstants:
+    """Everything a schedule or a convergence argument needs (float64).
+
+    barrier, theta_s and spurious_loss are None when there is no spurious minimum.
+    ``R`` is the radius of the a-ball over which ``smoothness`` holds.
+    """
+
+    has_spurious_minimum: bool
+    barrier: float | None
+    theta_s: float | None
+    spurious_loss: float | None
+    mu: float
+    lam_max: float
+    R: float
+    smoothness: float
+    hessian_lipschitz: float
+    basin_radius: float
+    eta_max: float
+
+
+def tangent_basis(w_hat, dps=None) -> np.ndarray:
+    """An orthonormal basis (columns, shape (p, p-1)) of the tangent space w_hat^perp,
+    from the Householder reflection that maps w_hat to +-e_i (i = argmax |w_hat_i|)."""
+    p = len(w_hat)
+    i = int(np.argmax(np.abs(np.array(w_hat, dtype=float))))
+    if dps is None:
+        w_hat = np.asarray(w_hat, dtype=float)
+        v = w_hat.copy()
+        v[i] += np.sign(w_hat[i])
+        Hh = np.eye(p) - 2 * np.outer(v, v) / (v @ v)
+    else:
+        import mpmath
+        v = np.array(list(w_hat), dtype=object)
+        v[i] = v[i] + (1 if w_hat[i] > 0 else -1)
+        vv = (v * v).sum()
+        Hh = np.array([[mpmath.mpf(int(r == c)) - 2 * v[r] * v[c] / vv for c in range(p)]
+                       for r in range(p)], dtype=object)
+    return np.delete(Hh, i, axis=1)
+
+
+def tangent_hessian(problem, w, a, dps=None) -> np.ndarray:
+    """The Riemannian Hessian at (w, a) (|w| = 1) restricted to the tangent space of
+    S^(p-1) x R^k, in the basis (tangent_basis(w), e_1..e_k): shape (p-1+k, p-1+k)."""
+    import verified_pgd as vp
+    p, k = problem.p, problem.k
+    if dps is None:
+        H = vp.hessian(problem, w, a, riemannian=True)
+        Q = np.zeros((p + k, p - 1 + k))
+        Q[:p, :p - 1] = tangent_basis(w)
+        Q[p:, p - 1:] = np.eye(k)
+        return Q.T @ H @ Q
+    import mpmath
+    with mpmath.workdps(dps):
+        H = mpmath.matrix(vp.hessian_mp(problem, w, a, dps=dps, riemannian=True).tolist())
+        Q = mpmath.zeros(p + k, p - 1 + k)
+        Tb = tangent_basis(w, dps)
+        for r in range(p):
+            for c in range(p - 1):
+                Q[r, c] = Tb[r, c]
+        for j in range(k):
+            Q[p + j, p - 1 + j] = 1
+        return Q.T * H * Q
+
+
+def hessian_spectrum(problem, dps=None) -> HessianSpectrum:
+    """Spectrum of the Riemannian Hessian at the global minimum (w_hat*, s a*), computed
+    from the generic Hessian (``vp.hessian(..., riemannian=True)`` / ``hessian_mp``)
+    restricted to the tangent space.  Closed form (DESIGN section 3, checked in tests):
+    (pi-1)/(2pi) x(k-1), (k+pi-1)/(2pi) x1, s^2 |a*|^2 / 2 x(p-1)."""
+    _check_problem(problem)
+    gm = landscape.global_minimum(problem, dps)
+    if dps is None:
+        ev = np.linalg.eigvalsh(tangent_hessian(problem, gm.w, gm.a))
+        ev = tuple(float(x) for x in ev)
+    else:
+        import mpmath
+        dps = check_dps(dps)
+        with mpmath.workdps(dps + 10):
+            Ht = tangent_hessian(problem, gm.w, gm.a, dps + 10)
+            Ht = (Ht + Ht.T) / 2
+            ev = mpmath.eigsy(Ht, eigvals_only=True)
+            ev = sorted(ev[i] for i in range(len(ev)))
+        with mpmath.workdps(dps):
+            ev = tuple(+x for x in ev)
+    return HessianSpectrum(ev, ev[0], ev[-1], ev[-1] / ev[0])
+
+
+def reduced_hessian(problem, theta, a, dps=None):
+    """``(H_red, lambda_perp)`` of the chart at angle ``theta`` and weights ``a`` (module
+    docstring).  float64 (unbatched) or mpmath at ``dps``."""
+    _check_problem(problem)
+    k = problem.k
+    if dps is None:
+        pi, sin, cos = np.pi, np.sin, np.cos
+        a_star = np.asarray(problem.a_star, dtype=float)
+        a = np.asarray(a, dtype=float)
+        s, theta = problem.s, float(theta)
+        eye = np.eye(k)
+        H = np.zeros((k + 1, k + 1))
+    else:
+        import mpmath
+        dps = check_dps(dps)
+        ctx = mpmath.workdps(dps)
+        ctx.__enter__()
+        mp = mpmath.mp
+        pi, sin, cos = +mp.pi, mp.sin, mp.cos
+        a_star = np.array([mp.mpf(float(x)) for x in problem.a_star], dtype=object)
+        a = np.array([mp.mpf(x) for x in a], dtype=object)
+        s = mp.sqrt(mp.fsum(mp.mpf(float(x)) ** 2 for x in problem.w_star))
+        theta = mp.mpf(theta)
+        eye = np.array([[mp.mpf(int(i == j)) for j in range(k)] for i in range(k)], dtype=object)
+        H = np.array([[mp.zero] * (k + 1) for _ in range(k + 1)], dtype=object)
+    try:
+        aa = (a * a_star).sum()
+        g2 = sin(theta) - (pi - theta) * cos(theta)
+        H[0, 0] = -s / (2 * pi) * g2 * aa
+        cross = s / (2 * pi) * (pi - theta) * sin(theta) * a_star
+        H[0, 1:] = cross
+        H[1:, 0] = cross
+        H[1:, 1:] = ((pi - 1) * eye + 1) / (2 * pi)
+        lam_perp = s / (2 * pi) * (pi - theta) * cos(theta) * aa
+        return H, lam_perp
+    finally:
+        if dps is not None:
+            ctx.__exit__(None, None, None)
+
+
+def x_sin_x_max(dps=None):
+    """``c0 = max_{x in [0, pi]} x sin x`` (attained where tan x = -x, x ~ 2.0288)."""
+    if dps is None:
+        from scipy.optimize import brentq
+        x = brentq(lambda x: np.sin(x) + x * np.cos(x), 1.0, 3.0, xtol=1e-15)
+        return float(x * np.sin(x))
+    import mpmath
+    with mpmath.workdps(check_dps(dps)):
+        x = mpmath.findroot(lambda x: mpmath.sin(x) + x * mpmath.cos(x), (1, 3), solver="anderson")
+        return +(x * mpmath.sin(x))
+
+
+def _num(problem, dps):
+    """(pi, s, |a*|, |a*|^2, k, c0) in float64 or mp."""
+    if dps is None:
+        A = float(np.sum(problem.a_star ** 2))
+        return np.pi, problem.s, np.sqrt(A), A, problem.k, x_sin_x_max()
+    import mpmath
+    mp = mpmath.mp
+    A = mp.fsum(mp.mpf(float(x)) ** 2 for x in problem.a_star)
+    s = mp.sqrt(mp.fsum(mp.mpf(float(x)) ** 2 for x in problem.w_star))
+    return +mp.pi, s, mp.sqrt(A), A, problem.k, x_sin_x_max(dps)
+
+
+def smoothness_bound(problem, R, dps=None):
+    """Upper bound on the operator norm of the Riemannian Hessian of L over
+    {|w| = 1, |a| <= R}:  ``max(s R |a*|/2, (k + pi - 1)/(2 pi)) + (s/2pi) c0 |a*|``.
+
+    A bound, not the supremum; ``vpgd prove`` certifies a (tighter) bound of the same
+    quantity by branch and bound in ball arithmetic.
+    """
+    _check_problem(problem)
+    R = check_positive(R, "R")
+    return _with_dps(dps, lambda: _smooth(problem, R, dps))
+
+
+def _with_dps(dps, f):
+    if dps is None:
+        return float(f())
+    import mpmath
+    with mpmath.workdps(check_dps(dps)):
+        return +f()
+
+
+def _smooth(problem, R, dps):
+    pi, s, na, A, k, c0 = _num(problem, dps)
+    R = R if dps is None else __import__("mpmath").mpf(R)
+    top = s * R * na / 2
+    aa = (k + pi - 1) / (2 * pi)
+    return (top if top > aa else aa) + s / (2 * pi) * c0 * na
+
+
+def hessian_lipschitz_bound(problem, dps=None):
+    """K with |H(theta, a) - H(0, s a*)| <= K rho whenever theta <= rho and
+    |a - s a*| <= rho:  ``K = (s/2pi)(2 pi |a*| + (2 + c0) s |a*|^2)``."""
+    _check_problem(problem)
+
+    def f():
+        pi, s, na, A, k, c0 = _num(problem, dps)
+        return s / (2 * pi) * (2 * pi * na + (2 + c0) * s * A)
+    return _with_dps(dps, f)
+
+
+def basin_radius(problem, dps=None):
+    """rho = mu / (2 K): on {theta(w, w*) <= rho, |a - s a*| <= rho} (which contains the
+    chart ball of radius rho) the Riemannian Hessian is >= mu/2, so GD with
+    eta < 2 / (lam_max + mu/2) contracts there at the rate :func:`basin_contraction_factor`."""
+    _check_problem(problem)
+
+    def f():
+        mu = hessian_spectrum(problem, dps).mu
+        rho = mu / (2 * hessian_lipschitz_bound(problem, dps))
+        return rho
+    return _with_dps(dps, f)
+
+
+def _check_eta(eta):
+    return check_positive(eta, "eta")
+
+
+def contraction_factor(problem, eta):
+    """Local linear rate of GD at the optimum: ``max_i |1 - eta lambda_i|`` over the
+    tangent Hessian spectrum (< 1 iff 0 < eta < 2 / lam_max)."""
+    eta = _check_eta(eta)
+    ev = np.array(hessian_spectrum(problem).eigenvalues)
+    return float(np.max(np.abs(1 - eta * ev)))
+
+
+def stable_step_range(problem):
+    """``(0, 2 / lam_max)``: the open interval of eta for which :func:`contraction_factor` < 1."""
+    return (0.0, 2.0 / hessian_spectrum(problem).lam_max)
+
+
+def basin_contraction_factor(problem, eta):
+    """Guaranteed per-step contraction inside the basin (Hessian in [mu/2, lam_max + mu/2]):
+    ``max(|1 - eta mu/2|, |1 - eta (lam_max + mu/2)|)``."""
+    eta = _check_eta(eta)
+    sp = hessian_spectrum(problem)
+    lo, hi = sp.mu / 2, sp.lam_max + sp.mu / 2
+    return float(max(abs(1 - eta * lo), abs(1 - eta * hi)))
+
+
+def default_radius(problem) -> float:
+    """Default R for :func:`smoothness_bound`: twice the largest |a| among the critical points."""
+    norms = [np.linalg.norm(landscape.global_minimum(problem).a)]
+    if landscape.has_spurious_minimum(problem):
+        norms.append(np.linalg.norm(landscape.spurious_minimum(problem).a))
+        if problem.p >= 2:
+            norms.append(np.linalg.norm(landscape.saddle(problem).a))
+    return float(2 * max(norms))
+
+
+def landscape_constants(problem, R=None) -> LandscapeConstants:
+    """All constants in one immutable record (float64); see the field docs above."""
+    _check_problem(problem)
+    R = default_radius(problem) if R is None else check_positive(R, "R")
+    sp = hessian_spectrum(problem)
+    has = landscape.has_spurious_minimum(problem)
+    barrier = landscape.barrier(problem) if has else None
+    theta_s = landscape.saddle_theta(problem) if has else None
+    spur = landscape.spurious_minimum(problem).loss if has else None
+    return LandscapeConstants(has, barrier, theta_s, spur, sp.mu, sp.lam_max, R,
+                              smoothness_bound(problem, R), hessian_lipschitz_bound(problem),
+                              basin_radius(problem), 2.0 / sp.lam_max)
