@@ -162,3 +162,119 @@ def _unwrap(f):
     scalar.__name__ = f.__name__
     scalar.__doc__ = f"Generated from the derived expression ({f.__name__})."
     return scalar
+
+
+# --------------------------------------------------------------------------- loss etc.
+
+_EXPLICIT: dict = {}
+
+
+def _explicit(k, p):
+    if (k, p) not in _EXPLICIT:
+        from . import derivatives
+        count_derivation(f"explicit k={k} p={p}")
+        _EXPLICIT[(k, p)] = derivatives.explicit(k, p)
+    return _EXPLICIT[(k, p)]
+
+
+class Numeric:
+    """Loss, gradient and Hessian for one (k, p), generated from the derivation.
+
+    Arguments are ``(w_star, a_star, w, a)`` as 1-D sequences (not batched).  The
+    ``"numpy"`` backend returns float64; ``"mpmath"`` returns ``mpf`` (object arrays)
+    evaluated at the ambient ``mpmath.mp.dps``; inputs may then be floats, ints,
+    decimal strings or ``mpf``.
+    """
+
+    def __init__(self, k, p, backend, fns):
+        self.k, self.p, self.backend = k, p, backend
+        self._fns = fns
+        if backend == "numpy":
+            import numpy as np
+            self._conv = lambda x: float(x)
+            self._np = np
+        else:
+            import mpmath
+            import numpy as np
+            self._conv = mpmath.mpf
+            self._np = np
+
+    def __repr__(self):
+        return f"Numeric(k={self.k}, p={self.p}, backend={self.backend!r})"
+
+    def _args(self, w_star, a_star, w, a):
+        out = []
+        for name, x, n in (("w_star", w_star, self.p), ("a_star", a_star, self.k),
+                           ("w", w, self.p), ("a", a, self.k)):
+            xs = list(x)
+            if len(xs) != n:
+                raise ValueError(f"{name}: expected length {n}, got {len(xs)}")
+            out.extend(self._conv(v) for v in xs)
+        return out
+
+    def _array(self, xs):
+        np = self._np
+        if self.backend == "numpy":
+            return np.array(xs, dtype=np.float64)
+        arr = np.empty(len(xs), dtype=object)
+        arr[:] = list(xs)
+        return arr
+
+    def loss(self, w_star, a_star, w, a):
+        return self._fns["loss"](*self._args(w_star, a_star, w, a))[0]
+
+    def grad(self, w_star, a_star, w, a, *, riemannian=False):
+        """``(g_w, g_a)``; ``riemannian``: g_w projected on the tangent space at w."""
+        args = self._args(w_star, a_star, w, a)
+        g = self._fns["grad"](*args)
+        g_w = self._fns["rgrad_w"](*args) if riemannian else g[:self.p]
+        return self._array(g_w), self._array(g[self.p:])
+
+    def hessian(self, w_star, a_star, w, a, *, riemannian=False):
+        """(p + k) x (p + k) Hessian in (w, a); ``riemannian``: on the sphere through w
+        (P H_ww P - (w_hat . g_w / |w|) P, cross block P-projected)."""
+        np = self._np
+        args = self._args(w_star, a_star, w, a)
+        n = self.p + self.k
+        H = self._array(self._fns["hessian"](*args)).reshape(n, n)
+        if not riemannian:
+            return H
+        p = self.p
+        wv = self._array(args[p + self.k: 2 * p + self.k])
+        gw = self._array(self._fns["grad"](*args)[:p])
+        sqrt = np.sqrt if self.backend == "numpy" else __import__("mpmath").sqrt
+        u = sqrt(sum(x * x for x in wv))
+        w_hat = wv / u
+        P = -np.outer(w_hat, w_hat)
+        for i in range(p):
+            P[i, i] = P[i, i] + 1
+        radial = sum(x * y for x, y in zip(w_hat, gw))
+        out = H.copy()
+        out[:p, :p] = P.dot(H[:p, :p]).dot(P) - P * (radial / u)
+        out[p:, :p] = H[p:, :p].dot(P)
+        out[:p, p:] = P.dot(H[:p, p:])
+        return out
+
+
+def numeric(k: int, p: int, backend: str = "numpy") -> Numeric:
+    """Generated loss/grad/hessian for concrete (k, p), from :func:`symbolic.derivatives.explicit`.
+
+    Cached on disk (see module doc): the first call for a (k, p, backend) derives and
+    generates (a few seconds for k = 4, p = 3), later calls only compile the cached source.
+    """
+    from .derivatives import check_p
+    from .loss import check_k
+    check_k(k)
+    check_p(p)
+    _check_backend(backend)
+
+    def build():
+        e = _explicit(k, p)
+        args = e["args"]
+        return "\n".join([
+            generate_source("loss", args, [e["loss"]], backend),
+            generate_source("grad", args, e["grad_w"] + e["grad_a"], backend),
+            generate_source("rgrad_w", args, e["rgrad_w"], backend),
+            generate_source("hessian", args, [x for row in e["hessian"] for x in row], backend)])
+
+    return Numeric(k, p, backend, load(f"numeric_k{k}_p{p}_{backend}.py", build, backend))
