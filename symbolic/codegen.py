@@ -95,7 +95,7 @@ def _namespace(backend):
     return ns
 
 
-def _read_or_build(filename: str, build):
+def read_or_build(filename: str, build):
     """The cached text for ``filename``, building (and storing) it on a miss."""
     root = cache_dir() / cache_key()
     path = root / filename
@@ -106,7 +106,7 @@ def _read_or_build(filename: str, build):
     text = build()
     try:
         root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-", suffix=".py")
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -128,7 +128,7 @@ def load(filename: str, build, backend: str) -> dict:
     _check_backend(backend)
     key = (filename, backend)
     if key not in _MEMO:
-        text = _read_or_build(filename, build)
+        text = read_or_build(filename, build)
         _MEMO[key] = _compile(text, backend, str(cache_dir() / filename))
     return _MEMO[key]
 
