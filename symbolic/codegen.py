@@ -64,8 +64,9 @@ def _check_backend(backend):
 
 
 def clear_memo() -> None:
-    """Forget what this process loaded (the disk cache stays); for tests."""
+    """Forget what this process loaded or derived (the disk cache stays); for tests."""
     _MEMO.clear()
+    _EXPLICIT.clear()
 
 
 # --------------------------------------------------------------------------- source
