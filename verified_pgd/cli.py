@@ -31,9 +31,18 @@ def _load(name):
         raise
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error contract: a usage error is one line on stderr, exit 2
+    (argparse would print the whole usage block first).  Subparsers inherit the class."""
+
+    def error(self, message):
+        first = message.splitlines()[0] if message else "invalid arguments"
+        self.exit(2, f"{self.prog}: error: {first} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vpgd",
         description="Verified perturbed gradient descent: derive, verify, solve, certify and "
                     "report on a two-layer convolutional ReLU network with Gaussian inputs.")
@@ -53,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help/--version (code 0) or a usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     if getattr(args, "_module", None) is None:
         parser.print_help()
         return 2
