@@ -15,8 +15,8 @@ where nx = |x|, ny = |y|.  The derivation (docs/theory.md, "Gaussian ReLU moment
    x.z = nx r cos t and y.z = ny r cos(t - phi).
 3. relu(x.z) > 0 on the half-plane t in (-pi/2, pi/2), relu(y.z) > 0 on
    t in (phi - pi/2, phi + pi/2).  Their overlap is the interval
-   (max(-pi/2, phi - pi/2), min(pi/2, phi + pi/2)), which sympy reduces under the
-   assumption 0 <= phi <= pi.
+   (max(-pi/2, phi - pi/2), min(pi/2, phi + pi/2)), which sympy reduces to
+   (phi - pi/2, pi/2) from the symbol assumption phi >= 0 (phi <= pi keeps it non-empty).
 4. The integral splits into a radial integral (r^2 e^{-r^2/2} for one factor, r^3
    e^{-r^2/2} for two) times an angular integral over the overlap; sympy evaluates both.
 

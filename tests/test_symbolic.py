@@ -245,6 +245,9 @@ def test_vpgd_derive_json_reports_passing_checks(capsys):
     assert report["checks"] and all(report["checks"].values())
     assert cli.main(["derive", "--latex", "--k", "1"]) == 0
     assert "\\pi" in capsys.readouterr().out
+    assert cli.main(["derive", "--k", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "m11" in text and "Symbolic checks" in text and " NO " not in text
 
 
 def test_vpgd_derive_bad_k_is_a_user_error(capsys):
