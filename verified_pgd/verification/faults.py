@@ -141,7 +141,7 @@ def moment_loss_mp(moments):
             Eff = a2 * m["m2"](u) + (a1 * a1 - a2) * m["m1"](u) ** 2
             Efs = aa * m["m11"](u, s, theta) + (a1 * s1 - aa) * m["m1"](u) * m["m1"](s)
             Ess = s2 * m["m2"](s) + (s1 * s1 - s2) * m["m1"](s) ** 2
-            out = (Eff - 2 * Efs + Ess) / 2
-        return +out
+            with mpmath.workdps(dps):
+                return +((Eff - 2 * Efs + Ess) / 2)
     return loss_mp
 
