@@ -124,8 +124,12 @@ def _sub(path, key):
 # --------------------------------------------------------------------------- blocks
 
 def problem_spec(v, path="problem"):
-    """``{w_star, a_star}`` explicitly, or a family ``{p, k, s, a_pattern, a_seed}``."""
-    _table(v, path, {"w_star", "a_star", "p", "k", "s", "a_pattern", "a_seed"})
+    """``{w_star, a_star}`` explicitly, or a family ``{p, k, s, a_pattern, a_seed, a_norm}``.
+
+    Family: ``w* = s e_1``; ``a*`` from the pattern, rescaled to ``|a*| = a_norm`` when
+    ``a_norm`` is given (so that k can vary at a fixed teacher scale s|a*|).
+    """
+    _table(v, path, {"w_star", "a_star", "p", "k", "s", "a_pattern", "a_seed", "a_norm"})
     if "w_star" in v or "a_star" in v:
         extra = set(v) - {"w_star", "a_star"}
         if extra:
@@ -141,6 +145,8 @@ def problem_spec(v, path="problem"):
            "s": _float(v.get("s", 1.0), _sub(path, "s"), 0.0, strict_lo=True),
            "a_pattern": _choice(v.get("a_pattern", "mixed"), _sub(path, "a_pattern"), A_PATTERNS),
            "a_seed": _int(v.get("a_seed", 0), _sub(path, "a_seed"), 0)}
+    if "a_norm" in v:
+        out["a_norm"] = _float(v["a_norm"], _sub(path, "a_norm"), 0.0, strict_lo=True)
     if out["a_pattern"] == "mixed" and out["k"] < 2:
         raise _err(_sub(path, "k"), "must be >= 2 for a_pattern = 'mixed'")
     return out
@@ -165,6 +171,8 @@ def build_problem(spec):
         a = np.ones(k)
     else:
         a = np.random.default_rng(spec["a_seed"]).standard_normal(k)
+    if "a_norm" in spec:
+        a = a * (spec["a_norm"] / np.sqrt(np.sum(a * a)))
     return Problem(w, a)
 
 
@@ -376,9 +384,23 @@ def _e4(v, p):
     return out
 
 
+def _noise_stages(v, path):
+    if not isinstance(v, list):
+        raise _err(path, "must be an array of [sigma, steps] pairs (may be empty)")
+    out = []
+    for i, st in enumerate(v):
+        q = f"{path}[{i}]"
+        if not isinstance(st, list) or len(st) != 2:
+            raise _err(q, f"must be a pair [sigma, steps], got {st!r}")
+        out.append([_float(st[0], f"{q}[0]", 0.0), _int(st[1], f"{q}[1]", 1)])
+        if i and out[i][0] > out[i - 1][0]:
+            raise _err(q, "sigma must be non-increasing (noise annealing)")
+    return out
+
+
 def _e5(v, p):
-    _table(v, p, {"eta", "chains", "ks", "eps", "eps_values", "p", "s", "a_pattern",
-                  "noise_sigma", "noise_steps", "max_steps", "init_scale"},
+    _table(v, p, {"eta", "chains", "ks", "eps", "eps_values", "p", "s", "a_pattern", "a_norm",
+                  "noise_stages", "max_steps", "init_scale"},
            required=("eta", "ks", "eps_values", "max_steps"))
     out = {"eta": _float(v["eta"], f"{p}.eta", 0.0, strict_lo=True),
            "chains": _int(v.get("chains", 8), f"{p}.chains", 1, 1_000_000),
@@ -391,14 +413,16 @@ def _e5(v, p):
            "p": _int(v.get("p", 4), f"{p}.p", 1, 10_000),
            "s": _float(v.get("s", 1.0), f"{p}.s", 0.0, strict_lo=True),
            "a_pattern": _choice(v.get("a_pattern", "mixed"), f"{p}.a_pattern", A_PATTERNS),
-           "noise_sigma": _float(v.get("noise_sigma", 0.3), f"{p}.noise_sigma", 0.0),
-           "noise_steps": _int(v.get("noise_steps", 200), f"{p}.noise_steps", 0),
+           "a_norm": _float(v.get("a_norm", 1.0), f"{p}.a_norm", 0.0, strict_lo=True),
+           "noise_stages": _noise_stages(v.get("noise_stages", []), f"{p}.noise_stages"),
            "max_steps": _int(v["max_steps"], f"{p}.max_steps", 1),
            "init_scale": _float(v.get("init_scale", 1.0), f"{p}.init_scale", 0.0, strict_lo=True)}
     out["ks"] = sorted(out["ks"])
     out["eps_values"] = sorted(out["eps_values"], reverse=True)
-    if out["max_steps"] <= out["noise_steps"]:
-        raise _err(f"{p}.max_steps", "must be larger than noise_steps")
+    if out["a_pattern"] == "mixed" and out["ks"][0] < 2:
+        raise _err(f"{p}.ks", "must be >= 2 for a_pattern = 'mixed'")
+    if out["max_steps"] <= sum(n for _, n in out["noise_stages"]):
+        raise _err(f"{p}.max_steps", "must be larger than the steps of noise_stages")
     return out
 
 

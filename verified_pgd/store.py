@@ -138,6 +138,9 @@ def atomic_write(path, data) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)   # mkstemp's 0600 is not what a report file wants
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
