@@ -32,7 +32,7 @@ from .solvers import minibatch_grad, pgd
 from .evaluate import grad as grad_f64, hessian
 
 __all__ = ["solver_checks", "trajectory_check", "saddle_check", "two_precision_check",
-           "enclosure_check", "minibatch_check", "basin_start"]
+           "enclosure_check", "minibatch_check", "basin_start", "arb_bits"]
 
 
 def _states(res):
@@ -171,6 +171,15 @@ def minibatch_check(problem, w, a, batch=8, batches=4000, seed=0, z_tol=5.5,
         f"(false-failure probability <= {2 * len(z) * 0.5 * math.erfc(z_tol / math.sqrt(2)):.1g})")
 
 
+def arb_bits(steps: int, eta: float, c: float = 4.0) -> int:
+    """Working precision that keeps an arb enclosure below ~2^-64 after ``steps`` steps.
+
+    The interval evaluation of one step widens a box by about ``1 + c eta`` (c ~ 4 for the
+    default problem: the gradient's dependence on w is counted once per occurrence).
+    """
+    return int(96 + math.ceil(1.25 * steps * math.log2(1 + c * eta)))
+
+
 def solver_checks(quick: bool = False) -> list:
     """All solver cross-validation checks on the default problem (``vpgd verify --solvers``)."""
     prob = Problem.default()
@@ -183,7 +192,9 @@ def solver_checks(quick: bool = False) -> list:
         saddle_check(prob, steps=1500 if quick else 3000),
         two_precision_check(prob, w0, a0, Schedule([(0.05, 100), (0.0, 100)]) if quick else sched,
                             eta, seed=1),
-        enclosure_check(prob, w0, a0, sched, eta, seed=1, bits=256),
+        # Interval evaluation widens the enclosure by about (1 + 4 eta) per step here
+        # (wrapping), so the bits must grow with the steps: 64 + T log2(1 + 4 eta) + margin.
+        enclosure_check(prob, w0, a0, sched, eta, seed=1, bits=arb_bits(steps, eta)),
     ]
     rng = np.random.default_rng(3)
     w = rng.normal(size=prob.p)
