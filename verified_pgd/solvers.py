@@ -93,7 +93,8 @@ def _initial(x, size, chains, name, what):
 
 
 def _config(problem, w0, a0, schedule, eta, seed, chains, normalized, noise, gradient,
-            precision, record_every, eps, record_states, divergence_bound, chunk_size):
+            precision, record_every, eps, record_states, divergence_bound, chunk_size,
+            first_chain=0):
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a verified_pgd.Problem, got {type(problem).__name__}")
     if not isinstance(schedule, Schedule):
@@ -107,6 +108,7 @@ def _config(problem, w0, a0, schedule, eta, seed, chains, normalized, noise, gra
     eta = check_positive(eta, "eta")
     seed = check_int(seed, "seed", minimum=0)
     chains = check_int(chains, "chains", minimum=1)
+    first_chain = check_int(first_chain, "first_chain", minimum=0)
     normalized = _check_bool(normalized, "normalized")
     if noise not in _NOISES:
         raise ValueError(f"noise: expected 'gaussian' or 'ball', got {noise!r}")
@@ -150,14 +152,15 @@ def _config(problem, w0, a0, schedule, eta, seed, chains, normalized, noise, gra
         "normalized": normalized, "noise": noise, "gradient": gradient,
         "precision": precision, "record_every": record_every, "eps": eps,
         "record_states": record_states, "divergence_bound": divergence_bound,
-        "bit_generator": rng.BIT_GENERATOR,
+        "first_chain": first_chain, "bit_generator": rng.BIT_GENERATOR,
     }
     return cfg, schedule, W0, A0, kind, prec, chunk_size
 
 
 def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise="gaussian",
         gradient="population", precision="float64", record_every=None, eps=1e-6,
-        chunk_size=None, *, record_states=False, divergence_bound=None) -> Result:
+        chunk_size=None, *, record_states=False, divergence_bound=None,
+        first_chain=0) -> Result:
     """Run perturbed gradient descent on ``chains`` independent chains.
 
     Parameters
@@ -193,6 +196,10 @@ def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise
         Also keep w and a at the recorded steps (arb: with radii).
     divergence_bound : float > 1 or None
         See the module docstring.
+    first_chain : int >= 0
+        Index of the first chain: this run's chain j is chain ``first_chain + j`` of the
+        seed, so a large run split over workers (first_chain = 0, 1000, ...) is bitwise
+        the same as one run.
 
     Returns
     -------
@@ -200,7 +207,7 @@ def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise
     """
     cfg, schedule, W0, A0, kind, prec, chunk_size = _config(
         problem, w0, a0, schedule, eta, seed, chains, normalized, noise, gradient, precision,
-        record_every, eps, record_states, divergence_bound, chunk_size)
+        record_every, eps, record_states, divergence_bound, chunk_size, first_chain)
     if kind == "float64":
         return _run_float64(problem, schedule, W0, A0, cfg, chunk_size)
     return _run_hp(problem, schedule, W0, A0, cfg, kind, prec)
@@ -292,7 +299,8 @@ def _chunk_float64(problem, schedule, w, a, cfg, rec, c0, c1, batch, out):
     sa_norm = s * float(np.sqrt(_dot(ast, ast)))
     eta, eps, bound = cfg["eta"], cfg["eps"], cfg["divergence_bound"]
     normalized, ball = cfg["normalized"], cfg["noise"] == "ball"
-    gens = rng.chain_generators(cfg["seed"], c0, c1)
+    f0 = cfg["first_chain"]
+    gens = rng.chain_generators(cfg["seed"], f0 + c0, f0 + c1)
     hit = np.full(Mc, -1, np.int64)
     div = np.full(Mc, -1, np.int64)
     frozen = np.zeros(Mc, bool)
@@ -454,7 +462,7 @@ def _chain_hp(problem, schedule, w0, a0, cfg, X, i, rec, arrays):
     w, a = X.vec(w0), X.vec(a0)
     if normalized:
         w = w / B.sqrt((w * w).sum())
-    gen = rng.chain_generator(cfg["seed"], i)
+    gen = rng.chain_generator(cfg["seed"], cfg["first_chain"] + i)
     rec_pos = {int(t): j for j, t in enumerate(rec)}
     arb = X.kind == "arb"
 
