@@ -6,6 +6,7 @@ so the CLI can print it as one line and exit 2.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -17,7 +18,12 @@ def as_float_array(x, name: str, *, ndim_min: int = 1) -> np.ndarray:
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name}: expected an array of real numbers, got {type(x).__name__}")
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        with warnings.catch_warnings():
+            # numpy would silently drop imaginary parts (with only a warning)
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            arr = np.asarray(x, dtype=np.float64)
+    except np.exceptions.ComplexWarning:
+        raise TypeError(f"{name}: expected real numbers, got complex values") from None
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name}: expected an array of real numbers ({exc})") from None
     if arr.ndim < ndim_min:
@@ -44,10 +50,13 @@ def check_last_dim(arr: np.ndarray, size: int, name: str, what: str) -> None:
 
 def check_nonzero_w(w: np.ndarray, name: str = "w") -> None:
     """w = 0 is the non-differentiable point of L (the angle to w* is undefined there)."""
-    norms = np.sqrt(np.einsum("...i,...i->...", w, w))
+    with np.errstate(over="ignore"):
+        norms = np.sqrt(np.einsum("...i,...i->...", w, w))
     if np.any(norms == 0.0):
         raise ValueError(f"{name}: w = 0 is a non-differentiable point of the loss "
                          "(the angle to w* is undefined); use any w with |w| > 0")
+    if not np.all(np.isfinite(norms)):
+        raise ValueError(f"{name}: |{name}| overflows float64; rescale the problem")
 
 
 def check_dps(dps) -> int:

@@ -6,6 +6,7 @@ only validates input and converts it into the number system.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping, Set
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def theta(prob: Problem, w) -> np.ndarray:
 
 def _to_mp_vector(x, name, mp, size, what):
     """Convert a 1-D sequence of real numbers (float, int, str, mpf) to an object array."""
-    if isinstance(x, (str, bytes)) or x is None:
+    if isinstance(x, (str, bytes, Mapping, Set)) or x is None:
         raise TypeError(f"{name}: expected a sequence of real numbers, got {type(x).__name__}")
     if isinstance(x, np.ndarray) and x.dtype != object:
         x = as_float_array(x, name)

@@ -37,9 +37,12 @@ class Problem:
     def __post_init__(self):
         w = as_vector(self.w_star, "w_star")
         a = as_vector(self.a_star, "a_star")
-        s = float(np.sqrt(np.sum(w * w)))
+        with np.errstate(over="ignore"):
+            s = float(np.sqrt(np.sum(w * w)))
         if s == 0.0:
             raise ValueError("w_star: must be non-zero (s = |w_star| > 0)")
+        if not np.isfinite(s):
+            raise ValueError("w_star: |w_star| overflows float64; rescale the problem")
         w.setflags(write=False)
         a.setflags(write=False)
         w_hat = w / s
