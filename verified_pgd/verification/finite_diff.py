@@ -9,7 +9,11 @@ has truncation error ~ h^4 |f^(5)| / 30 ~ 1e-41 and rounding error ~ 1e-60 / h ~
 differenced from ``loss_mp``, the Hessian from ``grad_mp`` (column by column), and the
 Riemannian gradient from the loss along the sphere chart
 xi -> ((w_hat + V xi) / sqrt(1 + |xi|^2), a), V an orthonormal basis of w_hat^perp, whose
-gradient at xi = 0 is V^T g_R.  Errors are norm-wise relative,
+gradient at xi = 0 is V^T g_R.  The Riemannian Hessian is compared with second
+differences of the loss (h = 1e-12, error ~ h^2 ~ 1e-24) in the exponential chart
+xi -> cos|xi| w_hat + sin|xi| V xi/|xi|, whose Hessian at 0 is the Riemannian Hessian
+(curvature term included) because the exponential map is a second-order retraction.
+Errors are norm-wise relative,
 max_i |fd_i - ref_i| / max_i |ref_i|, so that components that happen to be small do
 not turn rounding into "relative" errors of order one.
 
@@ -36,6 +40,7 @@ from .cases import points, problems
 DPS = 60
 TOL = 1e-20
 H_GENERIC = "1e-10"
+H_SECOND = "1e-12"   # second differences of the loss: error ~ h^2 |f^(4)| ~ 1e-24
 OPT_STEPS = ("1e-2", "1e-3", "1e-4", "1e-5", "1e-6")
 ORDER_MIN = 0.9
 
@@ -103,7 +108,50 @@ def _generic(impl, prob, w, a):
     xi0 = np.array([mpmath.mpf(0)] * (p - 1), dtype=object)
     r_fd = V @ np.array([_d4(chart_loss, xi0, j, h) for j in range(p - 1)], dtype=object)
     r_ref, _ = impl.grad_mp(prob, w_hat, x[p:], dps=DPS, riemannian=True)
-    return _rel(g_fd, g_ref), _rel(H_fd, H_ref), _rel(r_fd, r_ref)
+    return (_rel(g_fd, g_ref), _rel(H_fd, H_ref), _rel(r_fd, r_ref),
+            _riemannian_hessian(impl, prob, w_hat, V, x[p:]))
+
+
+def _riemannian_hessian(impl, prob, w_hat, V, a):
+    """Riemannian Hessian on the unit sphere vs second differences of the loss in the
+    exponential chart xi -> cos|xi| w_hat + sin|xi| V xi/|xi| (a second-order retraction,
+    so its Hessian at xi = 0 is the Riemannian Hessian, curvature term included)."""
+    p, k = prob.p, prob.k
+    h = mpmath.mpf(H_SECOND)
+
+    def ell(y):
+        xi = y[:p - 1]
+        r = mpmath.sqrt(xi @ xi)
+        w = w_hat if r == 0 else mpmath.cos(r) * w_hat + (mpmath.sin(r) / r) * (V @ xi)
+        return impl.loss_mp(prob, w, y[p - 1:], dps=DPS)
+
+    x = np.concatenate([np.array([mpmath.mpf(0)] * (p - 1), dtype=object), a])
+    n = len(x)
+
+    def at(i, si, j, sj):
+        y = x.copy()
+        y[i] += si * h
+        y[j] += sj * h
+        return ell(y)
+
+    H_fd = np.empty((n, n), dtype=object)
+    for i in range(n):
+        for j in range(i, n):
+            H_fd[i, j] = H_fd[j, i] = (at(i, 1, j, 1) - at(i, 1, j, -1) - at(i, -1, j, 1)
+                                       + at(i, -1, j, -1)) / (4 * h * h)
+    Q = _chart_basis(V, p, k)
+    H_ref = Q.T @ np.asarray(impl.hessian_mp(prob, w_hat, a, dps=DPS, riemannian=True),
+                             dtype=object) @ Q
+    return _rel(H_fd, H_ref)
+
+
+def _chart_basis(V, p, k):
+    """blockdiag(V, I_k): chart coordinates (xi, a) -> ambient (w, a)."""
+    Q = np.full((p + k, p - 1 + k), mpmath.mpf(0), dtype=object)
+    Q[:p, :p - 1] = V
+    for i in range(k):
+        Q[p + i, p - 1 + i] = mpmath.mpf(1)
+    return Q
 
 
 def _at_optimum(impl, prob):
@@ -121,11 +169,7 @@ def _at_optimum(impl, prob):
         g_r, g_a = impl.grad_mp(prob, (w_hat_star + V @ xi) / n, a, dps=DPS, riemannian=True)
         return np.concatenate([(V.T @ g_r) / n, g_a])
 
-    Q = np.zeros((p + k, p - 1 + k), dtype=object)
-    Q[:] = mpmath.mpf(0)
-    Q[:p, :p - 1] = V
-    for i in range(k):
-        Q[p + i, p - 1 + i] = mpmath.mpf(1)
+    Q = _chart_basis(V, p, k)
     H_R = np.asarray(impl.hessian_mp(prob, w_hat_star, a_opt, dps=DPS, riemannian=True),
                      dtype=object)
     H_ref = Q.T @ H_R @ Q
@@ -153,24 +197,24 @@ def _orders(errors):
 
 def check(impl, quick: bool = False) -> list[CheckResult]:
     n_points = 1 if quick else 3
-    errs = {"g": [], "H": [], "r": []}
+    errs = {"g": [], "H": [], "r": [], "R": []}
     opt_rows = []
     with mpmath.workdps(DPS):
         for ip, prob in enumerate(problems()):
             for w, a in points(prob, n_points, seed=200 + ip):
-                eg, eh, er = _generic(impl, prob, w, a)
-                errs["g"].append(eg)
-                errs["H"].append(eh)
-                errs["r"].append(er)
+                for key, err in zip("gHrR", _generic(impl, prob, w, a)):
+                    errs[key].append(err)
             if ip == 0 or not quick:
                 opt_rows.append(_at_optimum(impl, prob))
     label = f"central FD, {DPS} digits, h={H_GENERIC}, 4th order; norm-wise relative error"
     rows = []
-    for key, name in (("g", "gradient (w, a)"), ("r", "Riemannian gradient"),
-                      ("H", "Hessian (w, a)")):
+    second = (f"second differences of loss_mp, {DPS} digits, h={H_SECOND}, exponential "
+              "chart; norm-wise relative error")
+    for key, name, how in (("g", "gradient (w, a)", label), ("r", "Riemannian gradient", label),
+                           ("H", "Hessian (w, a)", label), ("R", "Riemannian Hessian", second)):
         worst = max(errs[key])
         rows.append(CheckResult(name, "finite differences", len(errs[key]), worst, TOL,
-                                bool(worst <= TOL), label))
+                                bool(worst <= TOL), how))
     # At the optimum: convergence order, not a fixed tolerance.
     worst_final, worst_tol, passed, details = 0.0, math.inf, True, []
     h0, hmin = float(OPT_STEPS[0]), float(OPT_STEPS[-1])
