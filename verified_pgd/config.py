@@ -40,10 +40,12 @@ def _err(path, msg):
 # --------------------------------------------------------------------------- leaves
 
 def _int(v, path, lo=None, hi=None):
+    what = "an integer" + (f" >= {lo}" if lo is not None else "") + (
+        f"{' and' if lo is not None else ''} <= {hi}" if hi is not None else "")
     if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-        raise _err(path, f"must be an integer{_range(lo, hi)}, got {v!r}")
+        raise _err(path, f"must be {what}, got {v!r}")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise _err(path, f"must be an integer{_range(lo, hi)}, got {v!r}")
+        raise _err(path, f"must be {what}, got {v!r}")
     return int(v)
 
 

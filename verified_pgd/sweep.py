@@ -215,7 +215,7 @@ def _run_dask(pending, address, workers, fn, finish):
         client = Client(cluster)
     else:
         try:
-            client = Client(address, timeout="20s")
+            client = Client(address, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise OSError(f"dask: cannot connect to scheduler {address!r}: {exc}") from None
     try:
