@@ -112,3 +112,25 @@ def test_mc_tolerance_is_bonferroni_with_stated_false_failure():
 @pytest.mark.slow
 def test_full_default_run_passes():
     assert all(r.passed for r in run_all())
+
+
+def test_solvers_flag_runs_crossval_and_reports_its_verdict(capsys, monkeypatch):
+    """--solvers delegates to verified_pgd.crossval.solver_checks (a stand-in here, so the
+    test does not depend on the solvers' run time) and exits 1 when one of its checks fails."""
+    import sys
+    import types
+
+    from verified_pgd.checks import CheckResult
+    fake = types.ModuleType("verified_pgd.crossval")
+    verdict = {"passed": True}
+    seen = {}
+
+    def solver_checks(quick=False):
+        seen["quick"] = quick
+        return [CheckResult("stand-in", "crossval", 1, 0.0, 1.0, verdict["passed"])]
+    fake.solver_checks = solver_checks
+    monkeypatch.setitem(sys.modules, "verified_pgd.crossval", fake)
+    assert cli.main(["verify", "--solvers", "--quick"]) == 0 and seen["quick"] is True
+    verdict["passed"] = False
+    assert cli.main(["verify", "--solvers"]) == 1 and seen["quick"] is False
+    assert "stand-in" in capsys.readouterr().out
