@@ -10,7 +10,8 @@ DESCRIPTION = (
 
 
 def add_arguments(parser):
-    parser.add_argument("--w", required=True, metavar="X,Y,...", help="filter w (p numbers)")
+    parser.add_argument("--w", required=True, metavar="X,Y,...",
+                        help="filter w (p numbers; write --w=-1,0 when the first is negative)")
     parser.add_argument("--a", required=True, metavar="X,Y,...", help="output weights a (k numbers)")
     parser.add_argument("--problem", metavar="FILE",
                         help="TOML file with a [problem] table (default: Problem.default())")
