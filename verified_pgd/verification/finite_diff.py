@@ -65,19 +65,16 @@ def _d4(fn, x, j, h):
 
 
 def _complement(v):
-    """Orthonormal basis (p, p-1) of the orthogonal complement of the unit vector v."""
+    """Orthonormal basis (p, p-1) of the orthogonal complement of the unit vector v:
+    the columns j != m of the Householder reflection that maps v to -sign(v_m) e_m,
+    m = argmax |v_i| (well conditioned for every v)."""
     p = len(v)
-    basis = [v]
-    for i in range(p):
-        e = np.array([mpmath.mpf(int(i == j)) for j in range(p)], dtype=object)
-        for b in basis:
-            e = e - (e @ b) * b
-        n = mpmath.sqrt(e @ e)
-        if n > 0.5:  # keep well-conditioned directions only
-            basis.append(e / n)
-        if len(basis) == p:
-            break
-    return np.array(basis[1:], dtype=object).T
+    m = max(range(p), key=lambda i: abs(v[i]))
+    u = v.copy()
+    u[m] = u[m] + (1 if v[m] >= 0 else -1)
+    H = np.array([[mpmath.mpf(int(i == j)) - 2 * u[i] * u[j] / (u @ u) for j in range(p)]
+                  for i in range(p)], dtype=object)
+    return H[:, [j for j in range(p) if j != m]]
 
 
 def _generic(impl, prob, w, a):

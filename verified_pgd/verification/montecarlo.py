@@ -79,7 +79,8 @@ def check(impl, quick: bool = False) -> list[CheckResult]:
         worst = float(np.max(np.abs(flat)))
         shown = " | ".join(" ".join(f"{x:+.2f}" for x in v) for v in zz)
         rows.append(CheckResult(
-            names[key], "Monte Carlo", len(flat), worst, tol, bool(worst <= tol),
-            f"|z-score|, N={n_samples} per point, {n_pts} points, Bonferroni over {total} "
+            names[key], "Monte Carlo", n_pts, worst, tol, bool(worst <= tol),
+            f"|z-score| of {len(flat)} components, N={n_samples} per point at {n_pts} points, "
+            f"Bonferroni over all {total} "
             f"components (false failure <= {ALPHA:g}); z: {shown}"))
     return rows
