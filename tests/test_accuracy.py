@@ -28,7 +28,7 @@ What "relative" means here, and why:
   O(1) terms and cancels them to O(delta^2)) is off by ~eps/delta^2 and fails.
 """
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 import verified_pgd as vp
 from verified_pgd import formulas
@@ -128,8 +128,8 @@ def _relative_distance_from_optimum_set(prob, w, a):
 @given(generic_points())
 def test_float64_loss_and_gradient_match_50_digits_at_generic_points(case):
     prob, w, a = case
-    if _relative_distance_from_optimum_set(prob, w, a) < 1e-3:
-        return  # not generic; the near-optimum test covers it
+    # Generic: not within 1e-3 of the optimum set (the near-optimum test covers that).
+    assume(_relative_distance_from_optimum_set(prob, w, a) >= 1e-3)
     L = vp.loss(prob, w, a)
     L_ref = float(vp.loss_mp(prob, w, a, dps=DPS))
     assert abs(L - L_ref) <= TOL_GENERIC * abs(L_ref)
@@ -144,8 +144,8 @@ def test_float64_loss_and_gradient_match_50_digits_at_generic_points(case):
 def test_riemannian_gradient_matches_50_digits(case):
     prob, w, a = case
     theta = float(vp.theta(prob, w))
-    if not 1e-3 <= theta <= np.pi - 1e-3:
-        return  # the generic-point premise: (pi - theta) and sin(theta) not ~0
+    # Generic: (pi - theta) and sin(theta) not ~0 (excludes p = 1, where g_R = 0).
+    assume(1e-3 <= theta <= np.pi - 1e-3)
     g_r, g_a = vp.grad(prob, w, a, riemannian=True)
     r_r, r_a = (_f(x) for x in vp.grad_mp(prob, w, a, dps=DPS, riemannian=True))
     _assert_close(g_r, r_r, np.linalg.norm(r_r), TOL_GENERIC, "Riemannian dL/dw")
