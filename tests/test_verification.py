@@ -134,3 +134,30 @@ def test_solvers_flag_runs_crossval_and_reports_its_verdict(capsys, monkeypatch)
     verdict["passed"] = False
     assert cli.main(["verify", "--solvers"]) == 1 and seen["quick"] is False
     assert "stand-in" in capsys.readouterr().out
+
+
+def test_riemannian_hessian_row_needs_the_curvature_term():
+    """Negative control for the exponential-chart check: the projected Euclidean Hessian
+    P H P (the Riemannian Hessian without its curvature term -(w_hat . dL/dw)/|w| P) is
+    rejected, while the shipped one passes."""
+    from dataclasses import replace
+
+    from verified_pgd.verification import finite_diff
+
+    def without_curvature(prob, w, a, dps=50, riemannian=False):
+        H = np.array(vp.hessian_mp(prob, w, a, dps=dps), dtype=object)
+        if riemannian:
+            with mpmath.workdps(dps):
+                w_hat = np.array([mpmath.mpf(x) for x in w], dtype=object)
+                w_hat = w_hat / mpmath.sqrt(w_hat @ w_hat)
+                p = prob.p
+                P = np.eye(p, dtype=object) - np.outer(w_hat, w_hat)
+                H[:p, :p] = P @ H[:p, :p] @ P
+                H[p:, :p] = H[p:, :p] @ P
+                H[:p, p:] = P @ H[:p, p:]
+        return H
+
+    impl = replace(implementation(None), name="no-curvature", hessian_mp=without_curvature)
+    rows = {r.check: r for r in finite_diff.check(impl, quick=True)}
+    assert not rows["Riemannian Hessian"].passed
+    assert rows["Hessian (w, a)"].passed
