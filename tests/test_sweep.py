@@ -90,7 +90,10 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
         # lands anywhere in a task's computation or its commit
         target = before + int(rng.integers(1, max(2, (total - before) // 3)))
         delay = float(rng.uniform(0.0, 0.15))
-        proc = subprocess.Popen(_cmd(config, db, out, "--resume"), env=env,
+        # alternate the in-process runner and two worker processes (killed with the
+        # whole process group)
+        workers = "2" if kills % 2 else "1"
+        proc = subprocess.Popen(_cmd(config, db, out, "--resume", "--workers", workers), env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         deadline = time.monotonic() + 120
