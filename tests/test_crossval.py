@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 import verified_pgd as vp
-from verified_pgd import crossval, formulas
-from verified_pgd.backends import Float64
+from verified_pgd import crossval, solvers
 from verified_pgd.checks import CheckResult, format_table
 
 PROB = vp.Problem.default()
@@ -18,15 +17,13 @@ SCHED = vp.Schedule([(0.05, 100), (0.0, 100)])
 def wrong_float64_gradient(monkeypatch):
     """g_a off by 1e-7 relative + 1e-9 absolute (so also at critical points), in the float64
     solver only (mp/arb untouched)."""
-    real = formulas.grad_and_geometry
+    real = solvers.f64_terms
 
-    def fake(B, *args, **kw):
-        g_w, g_a, G, r = real(B, *args, **kw)
-        if isinstance(B, Float64):
-            g_a = g_a * (1 + 1e-7) + 1e-9
-        return g_w, g_a, G, r
+    def fake(*args, **kw):
+        g_w, g_a, theta, r = real(*args, **kw)
+        return g_w, g_a * (1 + 1e-7) + 1e-9, theta, r
 
-    monkeypatch.setattr(formulas, "grad_and_geometry", fake)
+    monkeypatch.setattr(solvers, "f64_terms", fake)
 
 
 def test_trajectory_check_passes_and_rejects_controls(monkeypatch):

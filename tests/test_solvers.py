@@ -224,3 +224,37 @@ def test_minibatch_gradient_single_sample_by_hand():
     assert np.allclose(ga, g_a, rtol=1e-13) and np.allclose(gw, g_w, rtol=1e-13)
     gwr, _ = minibatch_grad(PROB, w, a, Z, riemannian=True)
     assert abs(gwr @ w) <= 1e-13 * np.abs(gw).max() * np.linalg.norm(w)
+
+
+# --------------------------------------------------------------------------- fused float64
+
+@pytest.mark.parametrize("riemannian", [True, False])
+def test_fused_float64_terms_match_formulas_to_a_few_ulps(riemannian):
+    from verified_pgd import formulas
+    from verified_pgd.backends import Float64
+    from verified_pgd.solvers import f64_terms
+    rng = np.random.default_rng(9)
+    for p, k in [(4, 4), (16, 16), (3, 7)]:
+        prob = vp.Problem(rng.normal(size=p), rng.normal(size=k))
+        W = rng.normal(size=(300, p))
+        # include points near the optimum and the spurious direction (small / large theta)
+        W[:100] = prob.w_hat_star + 10.0 ** rng.uniform(-12, -1, (100, 1)) * rng.normal(size=(100, p))
+        W[100:150] = -prob.w_hat_star + 1e-6 * rng.normal(size=(50, p))
+        A = rng.normal(size=(300, k))
+        A[:100] = prob.s * prob.a_star + 1e-9 * rng.normal(size=(100, k))
+        ref_w, ref_a, G, ref_r = formulas.grad_and_geometry(
+            Float64(), prob.w_hat_star, prob.a_star, prob.s, W, A, riemannian=riemannian)
+        g_w, g_a, theta, r = f64_terms(prob.w_hat_star, prob.a_star, prob.s, W, A, riemannian)
+        ulp = np.finfo(float).eps
+        # Both evaluations round w_hat = w/|w| to float64, so theta carries an absolute error
+        # of a few ulps whatever the formula; gradients are compared on the natural scale C
+        # of the terms they are summed from (they vanish at the optimum).
+        u = np.sqrt((W * W).sum(-1))
+        am = u * np.abs(A).max(-1)
+        C = ((k + np.pi) * (am + prob.s * np.abs(prob.a_star).max()) * (1 + am))[:, None]
+        assert np.all(np.abs(g_w - ref_w) <= 2 * ulp * C)
+        assert np.all(np.abs(g_a - ref_a) <= 2 * ulp * C)
+        assert np.all(np.abs(theta - G.theta) <= 8 * ulp)
+        assert np.all(np.abs(r - ref_r) <= 2 * ulp * C)
+    # negative control: the comparison notices a 1e-12 relative error
+    assert not np.all(np.abs(g_a * (1 + 1e-12) - ref_a) <= 2 * ulp * C)

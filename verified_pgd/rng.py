@@ -47,16 +47,20 @@ def record_length(p: int, k: int, noisy: bool, ball: bool, batch: int | None) ->
     return n
 
 
-def draw_block(gens, steps: int, length: int) -> np.ndarray:
-    """Normals for ``steps`` consecutive steps of every chain: shape (steps, chains, length).
+def draw_block(gens, steps: int, length: int, out=None) -> np.ndarray:
+    """Normals for ``steps`` consecutive steps of every chain: shape (chains, steps, length).
 
     Each chain draws its own (steps, length) block with one call, consuming its stream in
-    order; the result is laid out step-major so that step j reads a contiguous slab.
+    order.  Step j reads the strided slab ``out[:, j]`` (no transposing copy: it would cost
+    a third of the generation time).  ``out`` may be a reusable buffer of at least that size.
     """
-    out = np.empty((len(gens), steps, length))
+    n = len(gens) * steps * length
+    if out is None or out.size < n:
+        out = np.empty(n)
+    block = out[:n].reshape(len(gens), steps, length)
     for i, g in enumerate(gens):
-        g.standard_normal(out=out[i])
-    return np.ascontiguousarray(out.transpose(1, 0, 2))
+        g.standard_normal(out=block[i])
+    return block
 
 
 def noise_from_normals(z: np.ndarray, p: int, k: int, ball: bool):
