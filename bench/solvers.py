@@ -77,18 +77,25 @@ def bench_solvers(quick: bool = False) -> list:
     rows = []
     # warm-up: imports, first allocation
     _time_pgd(prob, rng.normal(size=p), rng.normal(size=k), 5, 1)
-    sizes = {1: 500 if quick else 2000, 64: 300 if quick else 1000, 4096: 25 if quick else 100}
+    sizes = {1: 500 if quick else 2000, 64: 300 if quick else 1000, 4096: 40 if quick else 150}
     solver_4096 = None
     for M, steps in sizes.items():
         W, A = rng.normal(size=(M, p)), rng.normal(size=(M, k))
         dt = _time_pgd(prob, W, A, steps, M)
         rate = M * steps / dt
-        target = TARGETS["chain_steps_per_s_4096"] if M == 4096 else None
-        rows.append({"name": f"float64 PGD, M = {M}", "value": rate, "unit": "chain-steps/s",
-                     "target": target, "ratio": rate / target if target else None,
-                     "note": f"{steps} steps in {dt:.3g} s"})
+        note = f"{steps} steps in {dt:.3g} s, with set-up"
         if M == 4096:
-            solver_4096 = (dt, steps)
+            # Steady state: the extra time of a run 3x as long, per extra step (excludes
+            # the one-off spawning of 4096 generators, which the RNG bound does not pay).
+            dt3 = _time_pgd(prob, W, A, 3 * steps, M)
+            per_step = (dt3 - dt) / (2 * steps)
+            note += f"; end-to-end {M * 3 * steps / dt3:.3g} chain-steps/s over {3 * steps} steps"
+            rate = M / per_step
+            solver_4096 = (per_step * steps, steps)
+        target = TARGETS["chain_steps_per_s_4096"] if M == 4096 else None
+        rows.append({"name": f"float64 PGD, M = {M}" + (" (steady)" if M == 4096 else ""),
+                     "value": rate, "unit": "chain-steps/s",
+                     "target": target, "ratio": rate / target if target else None, "note": note})
     dt, steps = solver_4096
     n = 4096 * steps * (p + k)
     bound = rng_bound_seconds(n)

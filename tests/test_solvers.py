@@ -258,3 +258,12 @@ def test_fused_float64_terms_match_formulas_to_a_few_ulps(riemannian):
         assert np.all(np.abs(r - ref_r) <= 2 * ulp * C)
     # negative control: the comparison notices a 1e-12 relative error
     assert not np.all(np.abs(g_a * (1 + 1e-12) - ref_a) <= 2 * ulp * C)
+
+
+def test_single_branch_h_is_bitwise_float64_h():
+    from verified_pgd.backends import Float64
+    from verified_pgd.solvers import _h_f64
+    rng = np.random.default_rng(0)
+    for th in (rng.uniform(0, 1, 500), rng.uniform(1, np.pi, 500), rng.uniform(0, np.pi, 500),
+               np.array([0.0, 1e-300, 1 - 1e-16, 1.0, np.pi])):
+        assert np.array_equal(_h_f64(th), Float64.h(th))

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import formulas, rng
 from ._validate import as_float_array, check_dps, check_int, check_nonzero_w, check_positive
-from .backends import Float64
+from .backends import _H_COEFFS_F64, Float64
 from .problem import Problem
 from .result import History, Result
 from .schedule import Schedule
@@ -42,6 +42,7 @@ from .schedule import Schedule
 __all__ = ["pgd", "rerun", "parse_precision", "minibatch_grad", "f64_terms"]
 
 _F64 = Float64()
+_H_SERIES = _H_COEFFS_F64[::-1]
 _NOISES = ("gaussian", "ball")
 # Working-set budget for one block of normals (bytes); block length is a speed knob only.
 _BLOCK_BYTES = 16 * 2 ** 20
@@ -274,6 +275,20 @@ def _rowdot(x, y):
     return np.einsum("ij,ij->i", x, y)
 
 
+def _h_f64(theta):
+    # Float64.h evaluates both the series (theta < 1) and the direct formula and selects;
+    # when every theta is on one side, only that branch is needed — same values, bitwise.
+    if theta.max() < 1.0:
+        t2 = theta * theta
+        acc = np.zeros_like(theta)
+        for c in _H_SERIES:
+            acc = acc * t2 + c
+        return acc * t2 * theta
+    if theta.min() >= 1.0:
+        return np.sin(theta) - theta * np.cos(theta)
+    return _F64.h(theta)
+
+
 def f64_terms(w_hat_star, a_star, s, w, a, riemannian=False):
     """Fused float64 version of :func:`formulas.grad_and_geometry` for (M, p), (M, k) arrays.
 
@@ -289,7 +304,7 @@ def f64_terms(w_hat_star, a_star, s, w, a, riemannian=False):
     e = w_hat_star + w_hat
     nd2 = _rowdot(d, d)
     theta = 2 * np.arctan2(np.sqrt(nd2), np.sqrt(_rowdot(e, e)))
-    delta = (pi / 2) * nd2 - _F64.h(theta)
+    delta = (pi / 2) * nd2 - _h_f64(theta)
     t = d + (nd2 / 2)[:, None] * w_hat
     r = u[:, None] * a - s * a_star
     r1 = np.einsum("ij->i", r)
@@ -394,9 +409,9 @@ def _chunk_float64(problem, schedule, w, a, cfg, rec, c0, c1, batch, out):
                     # per-chain masks only when it fires.
                     lo, hi = (0.0, np.inf) if normalized else (1 / bound, bound)
                     umin, umax = u.min(), u.max()
-                    amax = np.abs(a_new).max()
+                    amax, amin = a_new.max(), a_new.min()
                     if not (umin >= lo and umin > 0 and umax <= hi and umax < np.inf
-                            and amax <= bound):
+                            and amax <= bound and amin >= -bound):
                         bad = ~((u >= lo) & (u > 0) & (u <= hi) & (u < np.inf))
                         bad |= ~(np.abs(a_new).max(axis=-1) <= bound)
                         bad &= ~frozen
