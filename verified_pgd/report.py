@@ -111,16 +111,26 @@ _TEX = [(r"\varepsilon", "ε"), (r"\theta", "θ"), (r"\sigma", "σ"), (r"\Delta"
         (r"\pi", "π"), (r"\propto", "∝"), (r"\log", "log"), (r"\min", "min")]
 
 
+def _math_to_html(tex: str) -> str:
+    for src, uni in _TEX:
+        tex = tex.replace(src, uni)
+    tex = re.sub(r"\^\{([^}]*)\}", r"<sup>\1</sup>", tex)
+    tex = re.sub(r"_\{([^}]*)\}", r"<sub>\1</sub>", tex)
+    tex = re.sub(r"_([A-Za-z0-9])", r"<sub>\1</sub>", tex)
+    tex = re.sub(r"\^([A-Za-z0-9*])", r"<sup>\1</sup>", tex)
+    return tex.replace("{", "").replace("}", "")
+
+
 def _tex_to_html(text: str) -> str:
-    out = html.escape(text, quote=False)
-    for tex, uni in _TEX:
-        out = out.replace(tex, uni)
-    out = re.sub(r"\^\{([^}]*)\}", r"<sup>\1</sup>", out)
-    out = re.sub(r"_\{([^}]*)\}", r"<sub>\1</sub>", out)
-    out = re.sub(r"_([A-Za-z0-9])", r"<sub>\1</sub>", out)
-    out = out.replace("$", "")
-    out = re.sub(r"\*([^*]+)\*", r"<em>\1</em>", out)
-    return out
+    """The small Markdown subset the sections use: $math$, `code`, *emphasis*."""
+    out = []
+    for i, part in enumerate(html.escape(text, quote=False).split("$")):
+        if i % 2:
+            out.append(_math_to_html(part))
+        else:
+            part = re.sub(r"`([^`]+)`", r"<code>\1</code>", part)
+            out.append(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", part))
+    return "".join(out)
 
 
 def _md_escape(x: str) -> str:

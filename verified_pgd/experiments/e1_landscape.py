@@ -39,8 +39,8 @@ def analyse(conf, problem, results, out_dir) -> Section:
     summary = {"spurious_minimum_exists": bool(spurious),
                "max_loss_mismatch_at_critical_points": max(checks)}
     text = ("Reduced loss $\\min_a L(\\theta, a)$ with $|w| = 1$, from the closed form "
-            "(theory.reduced_loss). Critical points from theory; each loss re-evaluated "
-            "with vp.loss at the point itself (column *L(w, a)*) and compared with the curve.")
+            "(`theory.reduced_loss`). Critical points from `theory`; each loss re-evaluated "
+            "with `vp.loss` at the point itself (column *L(w, a)*) and compared with the curve.")
     fig, ax = new_figure()
     ax.plot(th, R, color="C0", lw=1.6, label=r"$\min_a L(\theta, a)$")
     markers = {"global": ("o", "C2"), "saddle": ("^", "C3"), "spurious": ("s", "C1")}

@@ -95,7 +95,7 @@ def analyse(conf, problem, results, out_dir) -> Section:
             f"stages {e['noise_stages']}, then plain descent up to "
             f"{e['max_steps']} steps. Median steps to $\\varepsilon$ after the noisy phase. "
             f"Fitted: steps $\\propto k^{{{fmt(b, 3)}}}$ (p = {e['p']}, s = {e['s']}, "
-            f"a* pattern '{e['a_pattern']}', |a*| = {e['a_norm']}, $\\varepsilon$ = {e['eps']}); steps $\\propto "
+            f"$a^*$ pattern '{e['a_pattern']}', $|a^*|$ = {e['a_norm']}, $\\varepsilon$ = {e['eps']}); steps $\\propto "
             f"\\log(1/\\varepsilon)^{{{fmt(c, 3)}}}$ (main problem, k = {problem.k}). "
             f"Linear fit of the eps-scan: {fmt(slope)} steps per unit of $\\log(1/\\varepsilon)$; "
             f"the local GD contraction factor predicts {fmt(predicted)}.")
