@@ -143,3 +143,27 @@ def test_solve_json_and_errors(tmp_path, capsys):
     assert err.startswith("vpgd solve: error: config: schedule.stages[1]: sigma must be non-increasing")
     assert main(["solve", "--schedule", "0.5;10"]) == 2
     assert capsys.readouterr().err.startswith("vpgd solve: error: --schedule: stage 0")
+
+
+def test_theory_schedule_method_used_only_when_available(monkeypatch):
+    """E3's 'theory' method asks verified_pgd.theory.schedule and is skipped with a note
+    when that function is missing; the default's other schedules are explicit."""
+    from verified_pgd import config as cfg, theory
+    from verified_pgd.experiments import e3_success
+    conf = cfg.load_run(quick=True)
+    problem = cfg.build_problem(conf["problem"])
+    calls = []
+
+    def fake(prob, eps, delta, eta):
+        calls.append((eps, delta, eta))
+        return vp.Schedule([(0.5, 10), (0.0, 5)])
+    monkeypatch.setattr(theory, "schedule", fake, raising=False)
+    methods, notes = e3_success.methods(conf, problem)
+    spec = conf["experiments"]["e3"]["methods"]["theory"]
+    assert calls == [(spec["eps"], spec["delta"], conf["experiments"]["e3"]["eta"])]
+    assert methods["theory"] == {"kind": "stages", "stages": [[0.5, 10], [0.0, 5]]} and not notes
+    assert len(e3_success.plan(conf, problem)) == len(methods) * len(
+        e3_success.split_chains(conf["experiments"]["e3"]["chains"]))
+    monkeypatch.delattr(theory, "schedule", raising=False)
+    methods, notes = e3_success.methods(conf, problem)
+    assert "theory" not in methods and "gd" in methods and "theory" in notes[0]
