@@ -184,7 +184,10 @@ def chain_streams(seed: int, i: int):
 
 
 def _draw(gens, steps, n_normal, chi_df):
-    """Step-major blocks: normals (steps, chains, n_normal), chi^2 (steps, chains) or None."""
+    """Chain-major blocks: normals (chains, steps, n_normal), chi^2 (chains, steps) or None.
+
+    Step j reads the strided slabs ``z[:, j]``, ``c[:, j]`` (a transposing copy would cost
+    about as much as the generation)."""
     Mc = len(gens)
     z = np.empty((Mc, steps, n_normal))
     c = np.empty((Mc, steps)) if chi_df > 0 else None
@@ -192,9 +195,6 @@ def _draw(gens, steps, n_normal, chi_df):
         gn.standard_normal(out=z[i])
         if c is not None:
             c[i] = gc.chisquare(chi_df, steps)
-    z = np.ascontiguousarray(z.transpose(1, 0, 2))
-    if c is not None:
-        c = np.ascontiguousarray(c.T)
     return z, c
 
 
@@ -248,10 +248,10 @@ def _chunk(problem, schedule, x, y, a, cfg, rec, c0, c1, out, chi_df):
                     observe(t, w, a, G.theta, r)
                     xw, yw = w[:, 0], w[:, 1]
                     if noisy:
-                        z = Z[t - b0]
+                        z = Z[:, t - b0]
                         z1 = z[:, 0]
                         z2 = z[:, 1] if nz == 2 else 0.0
-                        rest2 = C[t - b0] if C is not None else 0.0
+                        rest2 = C[:, t - b0] if C is not None else 0.0
                         ep = z[:, nz:nz + k]
                         if ball:
                             rho_w = ndtr(z[:, nz + k]) ** (1.0 / p) / np.sqrt(z1 * z1 + z2 * z2 + rest2)
