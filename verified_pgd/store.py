@@ -105,13 +105,16 @@ class Store:
         key = task_key(spec)
         row = (key, config_hash(spec), int(spec.get("seed", 0)), canonical_json(spec),
                canonical_json(result))
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            self.conn.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?)", row)
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?)", row)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:   # disk full, read-only file, ...
+            raise OSError(f"db: {self.path}: cannot record a result: {exc}") from None
         return key
 
     def get(self, key: str):
