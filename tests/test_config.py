@@ -46,6 +46,17 @@ def test_user_file_overrides_only_its_keys(tmp_path):
     assert c["experiments"]["e4"] == d["experiments"]["e4"]
 
 
+def test_a_table_with_kind_replaces_the_default_one(tmp_path):
+    p = write(tmp_path, "[experiments.e3.methods.annealed]\nkind = 'geometric'\nsigma0 = 0.8\n"
+                        "factor = 0.5\nn_stages = 4\nsteps = 3000\n")
+    m = cfg.load_run(p)["experiments"]["e3"]["methods"]["annealed"]
+    assert m["kind"] == "geometric" and "stages" not in m
+    # without kind, the keys merge into the default table
+    p = write(tmp_path, "[experiments.e3.methods.gd]\nsteps = 10\n")
+    assert cfg.load_run(p)["experiments"]["e3"]["methods"]["gd"] == \
+        {"kind": "constant", "sigma": 0.0, "steps": 10}
+
+
 @pytest.mark.parametrize("text, message", [
     ("[experiments.e3]\nchains = 0\n", "config: experiments.e3.chains: must be an integer >= 1"),
     ("[experiments.e3]\nchains = 2.5\n", "config: experiments.e3.chains: must be an integer"),

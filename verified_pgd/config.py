@@ -451,10 +451,14 @@ def validate_run(v):
 # --------------------------------------------------------------------------- loading
 
 def merge(base, override):
-    """Deep merge of TOML tables: tables merge key by key, anything else replaces."""
+    """Deep merge of TOML tables: tables merge key by key, anything else replaces.
+
+    A table with a ``kind`` key (a schedule or a starting point) replaces the base table
+    whole: its keys depend on the kind, so mixing two kinds' keys would never validate.
+    """
     out = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and "kind" not in value:
             out[key] = merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
