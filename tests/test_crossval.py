@@ -90,3 +90,9 @@ def test_solver_checks_quick_table():
     assert len(rows) == 5 and all(isinstance(r, CheckResult) for r in rows)
     assert all(r.passed for r in rows), format_table(rows)
     assert "deviation growth at the saddle" in format_table(rows)
+
+
+@pytest.mark.slow
+def test_solver_checks_full_table():
+    rows = crossval.solver_checks(quick=False)
+    assert all(r.passed for r in rows), format_table(rows)

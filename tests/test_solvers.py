@@ -196,13 +196,26 @@ def test_mp_and_arb_follow_the_float64_path():
     assert np.allclose(m.history.w, f.history.w, rtol=0, atol=1e-13)
     assert np.allclose(m.history.a, f.history.a, rtol=0, atol=1e-13)
     # the mp path (an independent rounding of the same exact path) lies in the arb enclosure
-    assert np.all(np.abs(m.history.w - b.history.w) <= b.history.w_rad + 1e-25)
-    assert np.all(np.abs(m.history.a - b.history.a) <= b.history.a_rad + 1e-25)
+    assert np.all(np.abs(m.history.w - b.history.w) <= b.history.w_rad + np.spacing(np.abs(m.history.w)))
+    assert np.all(np.abs(m.history.a - b.history.a) <= b.history.a_rad + np.spacing(np.abs(m.history.a)))
     assert m.exact is not None and len(m.exact["w"][0]) == 4
     assert "+/-" in b.exact["a"][0][0]
     # negative control: a different seed is a different path
     m2 = run(record_states=True, precision=30, seed=6)
     assert not np.allclose(m2.history.w, f.history.w, atol=1e-3)
+
+
+@pytest.mark.parametrize("noise, normalized", [("ball", True), ("gaussian", False), ("ball", False)])
+def test_hp_variants_follow_float64(noise, normalized):
+    kw = dict(record_states=True, noise=noise, normalized=normalized)
+    f = run(**kw)
+    m = run(precision=20, **kw)
+    b = run(precision="arb:200", **kw)
+    assert np.allclose(m.history.w, f.history.w, rtol=0, atol=1e-13)
+    assert np.allclose(m.history.a, f.history.a, rtol=0, atol=1e-13)
+    # m is the float64 rounding (<= 1/2 ulp) of a 20-digit value of the exact path
+    assert np.all(np.abs(m.history.a - b.history.a) <= b.history.a_rad + np.spacing(np.abs(m.history.a)))
+    assert np.all(np.abs(m.history.w - b.history.w) <= b.history.w_rad + np.spacing(np.abs(m.history.w)))
 
 
 def test_precision_forms():
