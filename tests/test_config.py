@@ -158,3 +158,13 @@ def test_sweep_grid_expands_and_names_bad_grid_values(tmp_path):
         cfg.load_sweep(write(tmp_path, base + "[grid.solver]\netaa = [0.1]\n"))
     with pytest.raises(ValueError, match=r"^config: grid.solver.eta: must be a non-empty array"):
         cfg.load_sweep(write(tmp_path, base + "[grid.solver]\neta = 0.1\n"))
+
+
+def test_sweep_example_in_docs_is_valid(tmp_path):
+    """The sweep file shown in docs/running.md loads (docs cannot drift from the schema)."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "docs" / "running.md").read_text()
+    block = text.split("`CONFIG` holds a base task and a grid:")[1].split("Each task")[0]
+    toml = "\n".join(line[4:] for line in block.splitlines() if line.startswith("    "))
+    s = cfg.load_sweep(write(tmp_path, toml))
+    assert len(s["points"]) == 6 and s["replicates"] == 10
