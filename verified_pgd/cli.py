@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Order shown in --help.
@@ -58,8 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
-
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -71,6 +70,13 @@ def main(argv=None) -> int:
         return 2
     try:
         rc = args._module.main(args)
+    except BrokenPipeError:
+        # `vpgd verify | head`: the reader left; not an error of ours or the user's.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except (UserError, ValueError, TypeError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"vpgd {args.command}: error: {msg}", file=sys.stderr)
