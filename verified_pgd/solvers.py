@@ -305,13 +305,21 @@ def f64_terms(w_hat_star, a_star, s, w, a, riemannian=False):
     nd2 = _rowdot(d, d)
     theta = 2 * np.arctan2(np.sqrt(nd2), np.sqrt(_rowdot(e, e)))
     delta = (pi / 2) * nd2 - _h_f64(theta)
-    t = d + (nd2 / 2)[:, None] * w_hat
-    r = u[:, None] * a - s * a_star
+    # In-place forms of the same expressions (x + y == y + x and x * y == y * x in IEEE
+    # arithmetic, so the roundings are those of formulas.grad): fewer temporaries.
+    t = (nd2 / 2)[:, None] * w_hat
+    t += d                                              # d + (|d|^2/2) w_hat
+    r = u[:, None] * a
+    r -= s * a_star                                     # u a - s a*
     r1 = np.einsum("ij->i", r)
-    Mr = (pi - 1) * r + r1[:, None]
+    Mr = (pi - 1) * r
+    Mr += r1[:, None]                                   # M r
     aa = np.einsum("ij,j->i", a, a_star)
-    g_a = (u / (2 * pi))[:, None] * (Mr + (s * delta)[:, None] * a_star)
-    tangential = (-s * aa * (pi - theta) / (2 * pi))[:, None] * t
+    g_a = (s * delta)[:, None] * a_star
+    g_a += Mr
+    g_a *= (u / (2 * pi))[:, None]                      # u (M r + s Delta a*) / 2pi
+    tangential = t
+    tangential *= (-s * aa * (pi - theta) / (2 * pi))[:, None]
     if riemannian:
         return tangential, g_a, theta, r
     radial = (_rowdot(a, Mr) + s * delta * aa) / (2 * pi)
@@ -395,16 +403,24 @@ def _chunk_float64(problem, schedule, w, a, cfg, rec, c0, c1, batch, out):
                     if batch is not None:
                         Z = Zb[:, t - b0, nnoise:].reshape(Mc, batch, k, p)
                         g_w, g_a = minibatch_grad(problem, w, a, Z, riemannian=normalized)
+                    # w - eta (g_w + sigma xi), evaluated in place (same roundings, fewer
+                    # temporaries: + is commutative in IEEE arithmetic)
                     if sigma > 0:
                         xi, ep = rng.noise_from_normals(Zb[:, t - b0, :nnoise], p, k, ball)
-                        w_new = w - eta * (g_w + sigma * xi)
-                        a_new = a - eta * (g_a + sigma * ep)
+                        dw = sigma * xi
+                        dw += g_w
+                        dw *= eta
+                        da = sigma * ep
+                        da += g_a
+                        da *= eta
                     else:
-                        w_new = w - eta * g_w
-                        a_new = a - eta * g_a
+                        dw = eta * g_w
+                        da = eta * g_a
+                    w_new = w - dw
+                    a_new = a - da
                     u = np.sqrt(_rowdot(w_new, w_new))
                     if normalized:
-                        w_new = w_new / u[:, None]
+                        w_new /= u[:, None]
                     # u is NaN/inf iff some w-coordinate is; one global test per step, the
                     # per-chain masks only when it fires.
                     lo, hi = (0.0, np.inf) if normalized else (1 / bound, bound)
