@@ -280,3 +280,40 @@ def test_single_branch_h_is_bitwise_float64_h():
     for th in (rng.uniform(0, 1, 500), rng.uniform(1, np.pi, 500), rng.uniform(0, np.pi, 500),
                np.array([0.0, 1e-300, 1 - 1e-16, 1.0, np.pi])):
         assert np.array_equal(_h_f64(th), Float64.h(th))
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def small_runs(draw):
+    p, k = draw(st.integers(2, 5)), draw(st.integers(1, 5))
+    vec = lambda n: st.lists(st.floats(-2, 2, allow_subnormal=False), min_size=n, max_size=n)
+    w_star = draw(vec(p).filter(lambda v: np.linalg.norm(v) > 0.1))
+    chains = draw(st.integers(1, 4))
+    return dict(problem=vp.Problem(w_star, draw(vec(k))),
+                w0=draw(vec(p).filter(lambda v: np.linalg.norm(v) > 0.1)), a0=draw(vec(k)),
+                schedule=vp.Schedule([(draw(st.floats(0, 1)), 15), (0.0, 5)]),
+                eta=draw(st.floats(0.01, 0.3)), seed=draw(st.integers(0, 2 ** 32)),
+                chains=chains, noise=draw(st.sampled_from(["gaussian", "ball"])),
+                normalized=draw(st.booleans()), record_every=4, record_states=True)
+
+
+@pytest.mark.property
+@settings(max_examples=15)
+@given(small_runs())
+def test_property_chain_is_its_own_run_and_sphere_is_kept(kw):
+    r = vp.pgd(**kw)
+    j = kw["chains"] - 1
+    alone = vp.pgd(**(kw | dict(chains=1, first_chain=j)))
+    assert np.array_equal(alone.history.w[:, 0], r.history.w[:, j])
+    assert np.array_equal(alone.history.a[:, 0], r.history.a[:, j])
+    assert alone.hit_step[0] == r.hit_step[j] and alone.diverged[0] == r.diverged[j]
+    if kw["normalized"]:
+        norms = np.linalg.norm(r.history.w, axis=-1)
+        assert np.all(np.abs(norms - 1) <= 8 * np.finfo(float).eps)
+    for arr in (r.history.loss, r.history.theta, r.history.a_error):
+        assert np.all(np.isfinite(arr)) and np.all(arr >= 0)
+    assert np.all(r.history.theta <= np.pi)
