@@ -85,6 +85,16 @@ def _single_chain(i, w0, a0, **kw):
     return run(w0=w0, a0=a0, chains=1, first_chain=i, **kw)
 
 
+def test_chain_path_same_with_4096_chains():
+    big = run(chains=4096, schedule=vp.Schedule([(0.3, 8), (0.0, 4)]), record_every=3,
+              record_states=True)   # default chunking: 4 chunks of 1024
+    for i in (0, 1023, 1024, 4095):
+        alone = run(chains=1, first_chain=i, schedule=vp.Schedule([(0.3, 8), (0.0, 4)]),
+                    record_every=3, record_states=True)
+        assert np.array_equal(alone.history.w[:, 0], big.history.w[:, i])
+        assert np.array_equal(alone.history.a[:, 0], big.history.a[:, i])
+
+
 def test_split_over_workers_equals_one_run():
     rng = np.random.default_rng(2)
     Wm, Am = rng.normal(size=(10, 4)), rng.normal(size=(10, 4))
