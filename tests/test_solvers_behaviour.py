@@ -54,7 +54,7 @@ def test_gd_from_random_init_is_trapped_with_positive_probability(a_bar):
     ci = binomtest(int(trapped.sum()), M).proportion_ci(confidence_level=1 - 1e-6, method="exact")
     assert ci.low > 0 and ci.high < 1
     # the successful ones reached the global minimum
-    assert np.all(r.hit_step[~trapped] >= 0) or np.mean(r.hit_step >= 0) > 0.5
+    assert np.all(r.hit_step[~trapped] >= 0)
 
 
 ANNEAL = vp.Schedule([(0.6, 3000), (0.3, 300), (0.1, 200), (0.0, 400)])
