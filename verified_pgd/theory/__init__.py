@@ -21,3 +21,4 @@ __all__ += ["HessianSpectrum", "LandscapeConstants", "hessian_spectrum", "reduce
             "tangent_hessian", "smoothness_bound", "hessian_lipschitz_bound", "basin_radius",
             "contraction_factor", "basin_contraction_factor", "stable_step_range",
             "default_radius", "landscape_constants", "x_sin_x_max"]
+from .schedule_design import schedule  # noqa: E402,F401  issue 5: the annealing schedule

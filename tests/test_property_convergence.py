@@ -1,0 +1,119 @@
+"""Property: PGD with theory.schedule reaches eps-success within T = total_steps with
+probability >= 1 - delta, from drawn problems and initialisations (adversarial ones
+included) — and the same property rejects three negative controls.
+
+Statistics (verified_pgd.claims.success_verdict): with n chains and s successes the
+property holds iff the one-sided Clopper–Pearson lower bound (level 1 - alpha,
+alpha = 1e-6) is >= 1 - delta - slack.  The slack is *computed*
+(claims.success_slack): the smallest one for which a true success probability of exactly
+1 - delta fails with probability <= alpha.  So the false-failure probability of each
+example is <= 1e-6 whenever the claim (success >= 1 - delta) is true; for the 12 ci examples
+plus one fixed case the union bound gives <= 1.3e-5 (and <= 1e-6 per assertion).  Seeds are fixed (Hypothesis ci profile is
+derandomized; PGD seeds are constants).
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import verified_pgd as vp
+from verified_pgd import strategies as vst
+from verified_pgd import theory
+from verified_pgd.claims import success_verdict
+from verified_pgd.schedule import Schedule
+from verified_pgd.theory import schedule_design
+
+pytestmark = pytest.mark.property
+
+ALPHA = 1e-6
+EPS = 1e-6
+SEED = 20261130
+
+
+def convergence_property(problem, w0, a0, eta, *, eps, delta, chains, seed=SEED,
+                         schedule=None, alpha=ALPHA):
+    """The verdict of "PGD with ``schedule`` (default theory.schedule) reaches
+    eps-success within its total length in a fraction >= 1 - delta of chains"."""
+    if schedule is None:
+        schedule = theory.schedule(problem, eps, delta, eta)
+    res = vp.pgd(problem, w0, a0, schedule, eta, seed=seed, chains=chains, eps=eps,
+                 record_every=schedule.total_steps)
+    ok = (res.hit_step >= 0) & ~res.diverged
+    return success_verdict(int(ok.sum()), chains, delta, alpha)
+
+
+# Sized for the CI budget: s|a*| in [1.2, 3] keeps the escape time scale ~1/(eta Delta L)
+# moderate; the slow test draws wider problems.  Every initialisation kind is exercised
+# (Hypothesis alone mostly draws the cheap ones), the adversarial ones on problems that
+# do have a spurious minimum.
+def _ci_problems(spurious):
+    return vst.problems(k=st.integers(2, 4), p=st.integers(2, 4), s=st.floats(1.0, 1.5),
+                        a_norm=st.floats(1.2, 2.0), spurious=spurious)
+
+
+CI_CHAINS, CI_DELTA = 400, 0.05
+
+
+@pytest.mark.parametrize("kind", vst.INIT_KINDS)
+@settings(max_examples=2)
+@given(data=st.data())
+def test_schedule_reaches_eps_with_probability_1_minus_delta(kind, data):
+    spurious = True if kind in ("spurious", "near_spurious", "saddle") else None
+    problem, init, eta = data.draw(vst.cases(_ci_problems(spurious), kind=kind,
+                                             eta_low=0.25, eta_high=0.6))
+    v = convergence_property(problem, init.w, init.a, eta, eps=EPS, delta=CI_DELTA,
+                             chains=CI_CHAINS)
+    assert v.holds, (init.kind, v)
+
+
+def _spurious_problem():
+    return vp.Problem([1.0, 0.0, 0.0], [1.0, -1.0])
+
+
+def _spurious_start(problem):
+    sp = theory.spurious_minimum(problem)
+    return np.asarray(sp.w, float), np.asarray(sp.a, float)
+
+
+def test_property_accepts_the_design_from_the_spurious_point():
+    prob = _spurious_problem()
+    w0, a0 = _spurious_start(prob)
+    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=CI_DELTA, chains=CI_CHAINS)
+    assert v.holds, v
+
+
+def test_negative_control_no_noise_is_rejected():
+    prob = _spurious_problem()
+    w0, a0 = _spurious_start(prob)
+    T = theory.schedule(prob, EPS, CI_DELTA, 0.5).total_steps
+    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=CI_DELTA, chains=CI_CHAINS,
+                             schedule=Schedule.constant(0.0, T))
+    assert not v.holds and v.successes == 0, v
+
+
+def test_negative_control_short_escape_stage_is_rejected():
+    prob = _spurious_problem()
+    w0, a0 = _spurious_start(prob)
+    short = schedule_design.design(prob, EPS, CI_DELTA, 0.5, escape_factor=1e-3).schedule
+    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=CI_DELTA, chains=CI_CHAINS, schedule=short)
+    assert not v.holds, v
+
+
+def test_negative_control_noise_far_below_the_barrier_is_rejected():
+    prob = _spurious_problem()
+    w0, a0 = _spurious_start(prob)
+    good = theory.schedule(prob, EPS, CI_DELTA, 0.5)
+    # Same stage lengths, temperatures divided by 40: Delta L / T >= 40 everywhere.
+    cold = Schedule([(sig / np.sqrt(40.0), n) for sig, n in good.stages])
+    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=CI_DELTA, chains=CI_CHAINS, schedule=cold)
+    assert not v.holds, v
+
+
+@pytest.mark.slow
+@settings(max_examples=40)
+@given(vst.cases(vst.problems(k=st.integers(2, 6), p=st.integers(2, 6)), eta_low=0.1,
+                 eta_high=0.8))
+def test_schedule_reaches_eps_slow(case):
+    problem, init, eta = case
+    v = convergence_property(problem, init.w, init.a, eta, eps=1e-8, delta=0.01, chains=1000)
+    assert v.holds, (init.kind, v)

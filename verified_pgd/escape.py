@@ -1,0 +1,165 @@
+"""Escape from the spurious basin: the first time PGD at constant noise leaves it.
+
+Start every chain at the spurious minimum ``(-w_hat*, a_bar)`` and run
+:func:`verified_pgd.pgd` with constant noise ``sigma`` for ``horizon`` steps.  The escape
+time of a chain is the first recorded step with ``theta < theta_s`` (the saddle angle: the
+reduced loss peaks there, so that is the edge of the basin).  States are recorded every
+``record_every`` steps, so a time is known to within ``record_every`` (an upward bias
+of at most that much); chains that never escape within the horizon are censored
+(``inf``).  Runs are split over chains with ``first_chain`` so memory stays bounded and
+the sample is bitwise the one of a single run.
+
+Temperature ``T = eta sigma^2 / 2``.  Two regimes (docs/theory.md, "Escape time"):
+
+* ``T`` above the barrier scale ``Delta L``: escape is diffusive; the median time grows
+  polynomially, ``tau ~ (pi - theta_s)^2 / (2 eta T)`` steps up to a constant;
+* ``T`` well below ``Delta L``: Kramers/Arrhenius, ``log tau = c0 + c1 Delta L / T`` with
+  ``c1`` close to 1 (escape is exponentially slow in the barrier over the temperature).
+
+:func:`fit_arrhenius` and :func:`fit_power` fit the two laws to medians with intervals.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import check_int, check_positive
+from .problem import Problem
+from .schedule import Schedule
+
+__all__ = ["EscapeSample", "escape_times", "median_interval", "Fit", "fit_arrhenius",
+           "fit_power", "fit_line"]
+
+
+@dataclass(frozen=True)
+class EscapeSample:
+    """Escape times of one (problem, sigma, eta) setting.
+
+    ``times`` (chains,) float: escape step (multiple of ``record_every``), ``inf`` when
+    censored at ``horizon``.  ``barrier`` = Delta L, ``T`` = eta sigma^2 / 2.
+    """
+
+    times: np.ndarray
+    sigma: float
+    eta: float
+    T: float
+    barrier: float
+    theta_s: float
+    horizon: int
+    record_every: int
+    seed: int
+
+    @property
+    def censored(self) -> int:
+        return int(np.sum(~np.isfinite(self.times)))
+
+    @property
+    def x(self) -> float:
+        """``Delta L / T``."""
+        return self.barrier / self.T
+
+    def median(self) -> float:
+        """Sample median (``inf`` when at least half the chains are censored)."""
+        return float(np.median(self.times))
+
+
+def escape_times(problem, sigma, eta, *, chains=200, horizon=10_000, seed=0,
+                 record_every=None, chunk_chains=500) -> EscapeSample:
+    """Sample escape times from the spurious minimum (module docstring).
+
+    Parameters
+    ----------
+    problem : Problem with a spurious minimum (else ValueError naming ``a_star``)
+    sigma : float > 0,  eta : float > 0
+    chains : int >= 1,  horizon : int >= 1 (steps),  seed : int >= 0
+    record_every : int or None   time resolution (default ``max(1, horizon // 2000)``)
+    chunk_chains : int           chains per pgd call (memory only; results identical)
+    """
+    from . import theory
+    from .solvers import pgd
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem: expected a verified_pgd.Problem, got {type(problem).__name__}")
+    sigma = check_positive(sigma, "sigma")
+    eta = check_positive(eta, "eta")
+    chains = check_int(chains, "chains", minimum=1)
+    horizon = check_int(horizon, "horizon", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    if record_every is None:
+        record_every = max(1, horizon // 2000)
+    record_every = check_int(record_every, "record_every", minimum=1)
+    chunk_chains = check_int(chunk_chains, "chunk_chains", minimum=1)
+    sp = theory.spurious_minimum(problem)
+    th_s = float(theory.saddle_theta(problem))
+    dL = float(theory.barrier(problem))
+    sched = Schedule.constant(sigma, horizon)
+    out = np.empty(chains)
+    for c0 in range(0, chains, chunk_chains):
+        n = min(chunk_chains, chains - c0)
+        res = pgd(problem, np.asarray(sp.w, float), np.asarray(sp.a, float), sched, eta,
+                  seed=seed, chains=n, first_chain=c0, record_every=record_every, eps=0.5)
+        th = res.history.theta                       # (R, n)
+        left = th < th_s
+        first = np.argmax(left, axis=0)
+        ok = left[first, np.arange(n)]
+        out[c0:c0 + n] = np.where(ok, res.history.step[first].astype(float), np.inf)
+    out.setflags(write=False)
+    return EscapeSample(out, sigma, eta, eta * sigma * sigma / 2, dL, th_s, horizon,
+                        record_every, seed)
+
+
+def median_interval(times, alpha=1e-3):
+    """Distribution-free interval for the median: order statistics ``(X_(l), X_(u))`` with
+    ``P(X_(l) <= median <= X_(u)) >= 1 - alpha`` (binomial(n, 1/2) ranks).  Censored
+    (``inf``) values sort last, so the bounds stay valid under censoring."""
+    from scipy.stats import binom
+    x = np.sort(np.asarray(times, dtype=float))
+    n = len(x)
+    lo = int(binom.ppf(alpha / 2, n, 0.5))          # P(B < lo) <= alpha/2
+    while lo > 0 and binom.cdf(lo - 1, n, 0.5) > alpha / 2:
+        lo -= 1
+    hi = n - 1 - lo
+    if lo < 1:
+        return 0.0, float(x[hi]) if hi < n else math.inf
+    return float(x[lo - 1]), float(x[hi])
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Least-squares line ``y = intercept + slope x`` with a ``level`` confidence interval
+    for the slope (Student t), and the residual sum of squares."""
+
+    slope: float
+    intercept: float
+    slope_low: float
+    slope_high: float
+    rss: float
+    n: int
+    level: float
+
+
+def fit_line(x, y, level=0.999) -> Fit:
+    from scipy.stats import linregress, t
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if len(x) < 3:
+        raise ValueError(f"fit: need at least 3 finite points, got {len(x)}")
+    r = linregress(x, y)
+    q = t.ppf(0.5 + level / 2, len(x) - 2)
+    rss = float(np.sum((y - r.intercept - r.slope * x) ** 2))
+    return Fit(float(r.slope), float(r.intercept), float(r.slope - q * r.stderr),
+               float(r.slope + q * r.stderr), rss, len(x), level)
+
+
+def fit_arrhenius(samples, level=0.999) -> Fit:
+    """``log median tau`` against ``Delta L / T`` (Kramers: slope ~ 1)."""
+    return fit_line([s.x for s in samples], [math.log(s.median()) for s in samples], level)
+
+
+def fit_power(samples, level=0.999) -> Fit:
+    """``log median tau`` against ``log(1 / T)`` (diffusive: slope ~ 1)."""
+    return fit_line([math.log(1 / s.T) for s in samples], [math.log(s.median()) for s in samples],
+                    level)
