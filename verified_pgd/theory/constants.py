@@ -17,13 +17,17 @@ entries: l_theta * cot(theta) from cos(theta(phi)) = cos(phi) cos(theta); mixed 
 vanish by the reflection symmetry across span(w, w*).)  Tests compare this with the
 generic Riemannian Hessian ``vp.hessian(..., riemannian=True)``.
 
-With ``c0 = max_{x in [0, pi]} x sin x`` (~1.8197):
+With ``c0 = pi^2/4 >= (pi - theta) sin(theta)`` on [0, pi] (as sin theta <= theta and
+theta (pi - theta) <= pi^2/4; the true maximum is ~1.8197, see :func:`x_sin_x_max` --
+the elementary bound keeps every constant a closed form the certificate checker can
+evaluate without root finding):
 
 * smoothness over {|w| = 1, |a| <= R}:
-  ``L_R = max(s R |a*| / 2, (k + pi - 1)/(2 pi)) + (s/2pi) c0 |a*|`` bounds the operator
+  ``L_R = max(s R |a*| / 2, (k + pi - 1)/(2 pi)) + (s/2pi) c0 |a*|``
+  ``= max(...) + s pi |a*| / 8`` bounds the operator
   norm of the Riemannian Hessian (|g''| <= pi, block bound max(|A|, |C|) + |B|);
 * Hessian Lipschitz-type bound at the optimum: for theta <= rho and |a - s a*| <= rho,
-  ``|H - H*| <= K rho`` with ``K = (s/2pi)(2 pi |a*| + (2 + c0) s |a*|^2)``
+  ``|H - H*| <= K rho`` with ``K = (s/2pi)(2 pi |a*| + (2 + pi^2/4) s |a*|^2)``
   (|g'''| <= 2 + c0, |d/dtheta (pi - theta) cos theta| <= 1 + c0, (pi - theta) sin theta <= pi theta);
 * basin radius ``rho = mu / (2 K)``: by Weyl, lambda_min >= mu/2 there.
 """
@@ -186,7 +190,8 @@ def reduced_hessian(problem, theta, a, dps=None):
 
 
 def x_sin_x_max(dps=None):
-    """``c0 = max_{x in [0, pi]} x sin x`` (attained where tan x = -x, x ~ 2.0288)."""
+    """The exact ``max_{x in [0, pi]} x sin x`` (~1.8197, where tan x = -x), for reference:
+    the constants use the elementary bound pi^2/4 instead."""
     if dps is None:
         from scipy.optimize import brentq
         x = brentq(lambda x: np.sin(x) + x * np.cos(x), 1.0, 3.0, xtol=1e-15)
@@ -198,20 +203,20 @@ def x_sin_x_max(dps=None):
 
 
 def _num(problem, dps):
-    """(pi, s, |a*|, |a*|^2, k, c0) in float64 or mp."""
+    """(pi, s, |a*|, |a*|^2, k, c0 = pi^2/4) in float64 or mp."""
     if dps is None:
         A = float(np.sum(problem.a_star ** 2))
-        return np.pi, problem.s, np.sqrt(A), A, problem.k, x_sin_x_max()
+        return np.pi, problem.s, np.sqrt(A), A, problem.k, np.pi ** 2 / 4
     import mpmath
     mp = mpmath.mp
     A = mp.fsum(mp.mpf(float(x)) ** 2 for x in problem.a_star)
     s = mp.sqrt(mp.fsum(mp.mpf(float(x)) ** 2 for x in problem.w_star))
-    return +mp.pi, s, mp.sqrt(A), A, problem.k, x_sin_x_max(dps)
+    return +mp.pi, s, mp.sqrt(A), A, problem.k, mp.pi ** 2 / 4
 
 
 def smoothness_bound(problem, R, dps=None):
     """Upper bound on the operator norm of the Riemannian Hessian of L over
-    {|w| = 1, |a| <= R}:  ``max(s R |a*|/2, (k + pi - 1)/(2 pi)) + (s/2pi) c0 |a*|``.
+    {|w| = 1, |a| <= R}:  ``max(s R |a*|/2, (k + pi - 1)/(2 pi)) + s pi |a*| / 8``.
 
     A bound, not the supremum; ``vpgd prove`` certifies a (tighter) bound of the same
     quantity by branch and bound in ball arithmetic.
@@ -239,7 +244,7 @@ def _smooth(problem, R, dps):
 
 def hessian_lipschitz_bound(problem, dps=None):
     """K with |H(theta, a) - H(0, s a*)| <= K rho whenever theta <= rho and
-    |a - s a*| <= rho:  ``K = (s/2pi)(2 pi |a*| + (2 + c0) s |a*|^2)``."""
+    |a - s a*| <= rho:  ``K = (s/2pi)(2 pi |a*| + (2 + pi^2/4) s |a*|^2)``."""
     _check_problem(problem)
 
     def f():
@@ -288,13 +293,14 @@ def basin_contraction_factor(problem, eta):
 
 
 def default_radius(problem) -> float:
-    """Default R for :func:`smoothness_bound`: twice the largest |a| among the critical points."""
-    norms = [np.linalg.norm(landscape.global_minimum(problem).a)]
-    if landscape.has_spurious_minimum(problem):
-        norms.append(np.linalg.norm(landscape.spurious_minimum(problem).a))
-        if problem.p >= 2:
-            norms.append(np.linalg.norm(landscape.saddle(problem).a))
-    return float(2 * max(norms))
+    """Default R = 2 s |a*| for :func:`smoothness_bound` (the certified radius).
+
+    It contains the whole curve of reduced minimisers a(theta) = s M^-1((g - 1) a* + (1.a*) 1),
+    g in [0, pi]: |a(theta)| <= s(|g - 1| |a*|/(pi - 1) + |1.a*| sqrt(k)/(k + pi - 1))
+    <= 2 s |a*|, hence all critical points.
+    """
+    _check_problem(problem)
+    return float(2 * problem.s * np.sqrt(np.sum(problem.a_star ** 2)))
 
 
 def landscape_constants(problem, R=None) -> LandscapeConstants:
