@@ -1,0 +1,56 @@
+"""``vpgd prove``: write landscape certificates (symbolic identities and arb bounds)."""
+from __future__ import annotations
+
+HELP = "write certificates of the landscape (critical points, barrier, Hessian, smoothness, basin)"
+DESCRIPTION = ("Write one JSON certificate per lemma for the default problem (or --problem FILE), "
+               "a few random problems and the problem-independent symbolic identities. "
+               "Re-check them with `vpgd check DIR`.")
+
+
+def add_arguments(parser):
+    parser.add_argument("--problem", metavar="FILE",
+                        help="TOML or JSON file with w_star and a_star (top level or a [problem] table)")
+    parser.add_argument("--out", metavar="DIR", required=True, help="directory to write certificates to")
+    parser.add_argument("--random", type=int, default=2, metavar="N",
+                        help="number of random problems to certify as well (default 2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random problems (default 0)")
+    parser.add_argument("--digits", type=int, default=30,
+                        help="significant digits of every enclosure (20..60, default 30)")
+
+
+def load_problem(path):
+    """A Problem from a TOML or JSON file (validated by Problem)."""
+    import json
+    import tomllib
+    from pathlib import Path
+
+    from verified_pgd.problem import Problem
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"problem: cannot parse {path}: {exc}") from None
+    if isinstance(data, dict) and "problem" in data:
+        data = data["problem"]
+    return Problem.from_dict(data)
+
+
+def main(args) -> int:
+    import time
+
+    from verified_pgd._validate import check_int
+    check_int(args.random, "random", minimum=0)
+    digits = check_int(args.digits, "digits", minimum=20)
+    if digits > 60:
+        raise ValueError(f"digits: must be <= 60, got {digits}")
+    problem = load_problem(args.problem) if args.problem else None
+    from proofs_check import prover
+    t0 = time.perf_counter()
+    paths = prover.prove_all(args.out, problem=problem, n_random=args.random, seed=args.seed,
+                             digits=digits)
+    for p in paths:
+        print(p)
+    print(f"wrote {len(paths)} certificates in {time.perf_counter() - t0:.1f} s; "
+          f"verify with: vpgd check {args.out}")
+    return 0
