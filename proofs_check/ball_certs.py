@@ -345,7 +345,8 @@ def no_critical(problem: Problem, digits: int) -> dict:
 
     segments = [_bnb([(DELTA, t_hi - DELTA)], ok, "no_critical"),
                 _bnb([(t_lo + DELTA, Fraction(top[1]))], ok, "no_critical")]
-    return {"claims": {"theta_s": pair, "pi_minus_delta": top}, "boxes": segments}
+    return {"claims": {"theta_s": pair, "pi_minus_delta": top, "s": canonical(T.s, digits)},
+            "boxes": segments}
 
 
 BUILDERS = {"critical_points": critical_points, "hessian_spectrum": hessian_spectrum,

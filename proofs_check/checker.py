@@ -1,9 +1,9 @@
 """Independent checker for verified_pgd certificates (``vpgd check PATH``).
 
 Audit notes.  This file imports only the standard library and python-flint (arb ball
-arithmetic); nothing from verified_pgd or from the prover.  It is one file of about 400
-lines.  Every formula it needs is written out here from docs/proofs.md.  It accepts a
-certificate only if
+arithmetic); nothing from verified_pgd or from the prover.  It is one file of about 515
+lines (a fifth of them the statement texts).  Every formula it needs is written out here
+from docs/proofs.md.  It accepts a certificate only if
 
 * the format, kind, prover version and statement are the ones this checker knows;
 * every stated enclosure is the canonical one: the tightest pair of grid points
@@ -332,6 +332,7 @@ def check_no_critical(m, cl, boxes, dg):
     t_lo, t_hi = (dec(v, "theta_s") for v in cl["theta_s"])
     need(m.g(ball(t_lo)) > gs and m.g(ball(t_hi)) < gs, "theta_s: no sign change of g - g_s")
     _, top = canonical(m.pi - ball(DELTA), cl["pi_minus_delta"], dg, "pi_minus_delta")
+    canonical(m.s, cl["s"], dg, "s")   # the region does not depend on s; the bound below does
     need(isinstance(boxes, list) and len(boxes) == 2, "boxes: expected two segments")
     na = m.A.sqrt()
     B0 = ((m.pi - 1) / (2 * m.pi)) ** 2
@@ -458,7 +459,7 @@ NUMERIC = {"critical_points": ({"g_s", "theta_s", "a_bar", "a_s", "loss_spurious
            "hessian_spectrum": ({"eigenvalues", "mu", "lam_max"}, False, check_hessian_spectrum),
            "smoothness": ({"R", "c_max", "bound"}, True, check_smoothness),
            "basin": ({"mu", "K", "rho", "c_lo", "c_hi"}, True, check_basin),
-           "no_critical": ({"theta_s", "pi_minus_delta"}, True, check_no_critical)}
+           "no_critical": ({"theta_s", "pi_minus_delta", "s"}, True, check_no_critical)}
 
 
 def check_cert(cert):

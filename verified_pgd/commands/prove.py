@@ -14,6 +14,8 @@ def add_arguments(parser):
     parser.add_argument("--random", type=int, default=2, metavar="N",
                         help="number of random problems to certify as well (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random problems (default 0)")
+    parser.add_argument("--no-symbolic", action="store_true",
+                        help="skip the problem-independent symbolic certificates")
     parser.add_argument("--digits", type=int, default=30,
                         help="significant digits of every enclosure (20..60, default 30)")
 
@@ -48,7 +50,7 @@ def main(args) -> int:
     from proofs_check import prover
     t0 = time.perf_counter()
     paths = prover.prove_all(args.out, problem=problem, n_random=args.random, seed=args.seed,
-                             digits=digits)
+                             digits=digits, symbolic=not args.no_symbolic)
     for p in paths:
         print(p)
     print(f"wrote {len(paths)} certificates in {time.perf_counter() - t0:.1f} s; "
