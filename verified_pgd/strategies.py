@@ -264,13 +264,16 @@ def schedules(draw, max_stages=4, sigma_max=1.0, max_steps=1000, final_zero=None
     >>> schedules(max_stages=3).example().total_steps >= 1   # doctest: +SKIP
     True
     """
+    if not sigma_max > 0:
+        raise ValueError(f"sigma_max: must be > 0, got {sigma_max!r}")
     n = draw(st.integers(1, max_stages))
-    sig = sorted((draw(st.floats(0.0, sigma_max)) for _ in range(n)), reverse=True)
     zero = draw(st.booleans()) if final_zero is None else bool(final_zero)
+    # With noise at the end, every level is drawn from [sigma_max/1000, sigma_max] (so the
+    # last one is > 0 by construction); otherwise from [0, sigma_max], last set to 0.
+    low = 0.0 if zero else sigma_max / 1000
+    sig = sorted((draw(st.floats(low, sigma_max)) for _ in range(n)), reverse=True)
     if zero:
         sig[-1] = 0.0
-    elif sig[-1] == 0.0 and final_zero is False:
-        sig[-1] = sigma_max / 2 if n == 1 else min(sig[-2], sigma_max / 2)
     steps = [draw(st.integers(1, max_steps)) for _ in range(n)]
     return Schedule(list(zip(sig, steps)))
 
