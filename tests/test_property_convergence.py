@@ -117,3 +117,84 @@ def test_schedule_reaches_eps_slow(case):
     problem, init, eta = case
     v = convergence_property(problem, init.w, init.a, eta, eps=1e-8, delta=0.01, chains=1000)
     assert v.holds, (init.kind, v)
+
+
+# ------------------------------------------------------------------ the design itself
+
+def test_design_validates_its_inputs():
+    prob = _spurious_problem()
+    top = vst.eta_max(prob)
+    with pytest.raises(ValueError, match="^eta"):
+        theory.schedule(prob, EPS, 0.1, top)
+    with pytest.raises(ValueError, match="^eps"):
+        theory.schedule(prob, 0.0, 0.1, 0.5)
+    with pytest.raises(ValueError, match="^delta"):
+        theory.schedule(prob, EPS, 1.0, 0.5)
+    with pytest.raises(TypeError, match="^problem"):
+        theory.schedule("default", EPS, 0.1, 0.5)
+
+
+@pytest.mark.parametrize("a_star", [[1.0, -1.0], [1.0, 1.0, 1.0, -1.0], [1.0, 1.0, -1.5],
+                                    [1.0, 1.0, 1.0, 1.0]])
+def test_design_stages_follow_from_the_constants(a_star):
+    prob = vp.Problem([1.0, 0.0, 0.0], a_star)
+    eta = 0.5 * vst.eta_max(prob)
+    d = schedule_design.design(prob, EPS, 0.05, eta)
+    sig = [s for s, _ in d.schedule.stages]
+    assert sig[-1] == 0.0 and all(s > 0 for s in sig[:-1])
+    assert d.stages[0][0] == "escape" and d.stages[-1][0] == "local"
+    # Local stage: from the certified basin radius and contraction factor (recomputed here).
+    r = theory.basin_radius(prob)
+    rho = theory.basin_contraction_factor(prob, eta)
+    eps_abs = EPS * min(1.0, prob.s * np.linalg.norm(prob.a_star)) / np.sqrt(2)
+    assert d.local_steps == int(np.ceil(np.log(r / eps_abs) / -np.log(rho)))
+    assert d.total_steps == sum(n for _, n in d.schedule.stages)
+    if theory.has_spurious_minimum(prob):
+        dL = theory.barrier(prob)
+        assert d.T_escape >= dL / schedule_design.X_ESC * (1 - 1e-12)
+        assert schedule_design.spurious_fraction(prob, d.T_freeze) <= 0.05 / 30 * (1 + 1e-9)
+        # The last noisy temperature keeps the global-well spread inside the basin.
+        assert d.T_end < d.T_freeze
+
+
+def test_length_is_linear_in_one_over_eta_and_log_in_one_over_eps():
+    prob = _spurious_problem()
+    top = vst.eta_max(prob)
+    etas = np.array([0.05, 0.1, 0.2, 0.4, 0.8]) * top
+    T_eta = [theory.schedule(prob, EPS, 0.05, e).total_steps for e in etas]
+    b = np.polyfit(np.log(1 / etas), np.log(T_eta), 1)[0]
+    eps = np.array([1e-2, 1e-4, 1e-8, 1e-12])
+    T_eps = np.array([theory.schedule(prob, e, 0.05, 0.5).total_steps for e in eps])
+    growth = np.diff(T_eps) / np.diff(np.log(1 / eps))     # steps per e-fold of 1/eps
+    print(f"\nT ~ eta^-{b:.3f}; T(eps) {T_eps.tolist()}, {growth.mean():.2f} steps per e-fold")
+    assert 0.9 < b < 1.1
+    assert np.all(growth > 0) and np.ptp(growth) <= 1.0 + 0.05 * growth.mean()
+
+
+def test_spurious_fraction_matches_the_equilibrium_of_pgd():
+    """The Gibbs-marginal quadrature against a long constant-noise PGD run (independent):
+    the fraction of 1000 chains on the spurious side after 4000 steps at T = Delta L must
+    lie in its Clopper–Pearson interval at 1 - 2e-6.  Negative control: the same
+    quadrature without the sphere's sin^(p-2) volume factor lies outside it."""
+    from scipy.integrate import quad
+    from verified_pgd.claims import clopper_pearson
+    prob = _spurious_problem()
+    dL = theory.barrier(prob)
+    eta = 0.1
+    sigma = schedule_design.sigma_for_temperature(dL, eta)
+    w0, a0 = _spurious_start(prob)
+    n = 1000
+    r = vp.pgd(prob, w0, a0, Schedule.constant(sigma, 4000), eta, seed=SEED, chains=n,
+               record_every=4000)
+    on_spurious = int(np.sum(r.history.theta[-1] > theory.saddle_theta(prob)))
+    lo, hi = clopper_pearson(on_spurious, n, 1e-6)
+    f = schedule_design.spurious_fraction(prob, dL)
+    th_s = theory.saddle_theta(prob)
+
+    def flat(a, b):
+        return quad(lambda t: np.exp(-theory.reduced_loss(prob, t) / dL), a, b)[0]
+    f_flat = flat(th_s, np.pi) / flat(0, np.pi)
+    print(f"\nspurious side: PGD {on_spurious}/{n} in [{lo:.3f}, {hi:.3f}]; Gibbs {f:.3f}; "
+          f"without the volume factor {f_flat:.3f}")
+    assert lo <= f <= hi
+    assert not lo <= f_flat <= hi
