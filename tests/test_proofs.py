@@ -81,11 +81,21 @@ def test_checker_is_independent_and_short():
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, "relative import in the checker"
             mods.add(node.module.split(".")[0])
-    assert mods <= {"ast", "json", "math", "sys", "fractions", "flint"}, mods
+    assert mods <= {"ast", "json", "math", "re", "sys", "fractions", "flint"}, mods
     n_lines = len(src.splitlines())
     stated = int(ast.get_docstring(tree).split("about ")[1].split()[0])
     assert abs(stated - n_lines) <= 0.1 * n_lines
     assert n_lines < 600
+
+
+def test_checker_rejects_hostile_input_quickly():
+    cert = {**prover._header("sym_moments"), "identities": [
+        {"name": "angular_1", "vars": [], "lhs": "10**10**10", "rhs": "2"}]}
+    with pytest.raises(checker.Reject):
+        checker.check_cert(cert)
+    with pytest.raises(checker.Reject, match="decimal"):
+        checker.dec("1e999999999", "x")
+    assert checker.check_file("/nonexistent.json")[0] is False
 
 
 def test_sympy_prover_refuses_a_false_identity():
