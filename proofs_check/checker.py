@@ -449,8 +449,10 @@ def check_symbolic(cert):
         except (SyntaxError, TypeError):
             raise Reject(f"{it['name']}: does not parse") from None
         need(it["vars"] == sorted(names_in(lhs) | names_in(rhs)), f"{it['name']}: vars differ")
-        for j in range(3):   # fixed sample points, distinct per variable
-            env = {v: ball(Fraction(13 + 7 * ((i + 2) * (j + 3) % 11), 16)) for i, v in enumerate(it["vars"])}
+        need(len(it["vars"]) <= 24, f"{it['name']}: too many variables")
+        for j in range(3):   # fixed points in [0.5, 3]; the 24 coordinates of each are distinct
+            env = {v: ball(Fraction((1009 * (i + 1) + 613 * (j + 1) * (i + 2)) % 1000 + 200, 400))
+                   for i, v in enumerate(it["vars"])}
             d = evaluate(lhs, env) - evaluate(rhs, env)
             need(isinstance(d, arb) and d.contains(0) and d.rad() < arb(2) ** -60,
                  f"{it['name']}: lhs != rhs at a sample point ({d})")
