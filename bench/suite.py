@@ -117,6 +117,7 @@ def throughput(M, quick=False) -> list:
     g = np.random.default_rng(0)
     have_torch = tb.available()
     torch_threads = None
+    reduced_runs = {}
     for p in P_LIST:
         prob = _problem(p)
         w0, a0 = g.standard_normal((M, p)), g.standard_normal((M, K))
@@ -128,8 +129,10 @@ def throughput(M, quick=False) -> list:
             pgd_parallel(prob, w0, a0, vp.Schedule([(SIGMA, T)]), ETA, chains=M,
                          record_every=10 ** 9, workers=os.cpu_count())
 
-        def red(T):
-            pgd_reduced(prob, w0, a0, vp.Schedule([(SIGMA, T)]), ETA, chains=M,
+        def red(T, prob=prob, w0=w0, a0=a0):
+            # one shared w0 (p,): set-up is then O(M p) only for the final w, which keeps
+            # the marginal timing of a p-independent step from drowning in set-up noise
+            pgd_reduced(prob, w0[0], a0, vp.Schedule([(SIGMA, T)]), ETA, chains=M,
                         record_every=10 ** 9)
 
         target = 0.2 if quick else 0.5
@@ -140,7 +143,7 @@ def throughput(M, quick=False) -> list:
         warm = p <= 64                 # by then imports and caches are warm
         row["full"] = _rate(full, M, 1, target, repeat, warm=warm)
         row["full_par"] = _rate(full_par, M, 1, target, repeat, warm=warm)
-        row["reduced"] = _rate(red, M, 2, target, repeat, warm=warm)
+        reduced_runs[p] = red
         if have_torch:
             if p == P_LIST[0]:
                 tb.check_gradient(prob)                      # same algorithm, or no figure
@@ -162,6 +165,15 @@ def throughput(M, quick=False) -> list:
         else:
             row["torch"] = None
         rows.append(row)
+    # The reduced target compares p = 4096 with p = 4, so its timings are interleaved
+    # over p in rounds (best per p): a change in the machine's load then hits every p
+    # alike instead of whichever p happened to run during it.
+    for r in rows:
+        r["reduced"] = 0.0
+    for _ in range(1 if quick else 3):
+        for r in rows:
+            r["reduced"] = max(r["reduced"], _rate(reduced_runs[r["p"]], M, 2,
+                                                   (0.3 if quick else 1.0), 1))
     return rows
 
 

@@ -179,6 +179,17 @@ def test_same_seed_same_result_across_chunks_and_splits():
     assert one.config["reduced"] is True
 
 
+def test_shared_w0_equals_the_same_w0_per_chain():
+    prob = problem(64)
+    g = np.random.default_rng(2)
+    w0, a0 = g.standard_normal(64), g.standard_normal(4)
+    args = (prob, w0, a0, vp.Schedule([(0.5, 30)]), ETA)
+    one = pgd_reduced(*args, chains=4, seed=3, record_every=10, record_states=True)
+    rows = pgd_reduced(prob, np.tile(w0, (4, 1)), a0, *args[3:], chains=4, seed=3,
+                       record_every=10, record_states=True)
+    assert np.array_equal(one.w, rows.w) and one.history == rows.history
+
+
 def test_streams_are_not_the_full_solvers():
     from verified_pgd import rng as vrng
     zn, _ = chain_streams(5, 0)

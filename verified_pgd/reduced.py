@@ -123,8 +123,14 @@ def _pgd_reduced(problem, w0, a0, schedule, eta, seed, chains, normalized, noise
     cfg["stream"] = f"reduced:SeedSequence([seed, {STREAM_TAG:#x}], spawn_key=(chain, 0|1))"
     p = problem.p
     chi_df = (p - 2 if p >= 3 else 0) if _chi_df is None else int(_chi_df)
-    x0, y0, e_perp = _reduce(problem, W0)
     M, k = W0.shape[0], problem.k
+    if np.ndim(w0) == 1:
+        # One shared w0: reduce it once (row-wise arithmetic, so bitwise the same as per
+        # row) and keep e_perp as one row; the run's O(M p) work is then the final w only.
+        x0, y0, e_perp = _reduce(problem, W0[:1])
+        x0, y0 = np.repeat(x0, M), np.repeat(y0, M)
+    else:
+        x0, y0, e_perp = _reduce(problem, W0)
     if chunk_size is None:
         chunk_size = 4096
     rec = _record_steps(schedule.total_steps, cfg["record_every"])
@@ -156,11 +162,11 @@ def _reduce(problem, W):
     """``(x, y, e_perp)``: w = x w_hat* + y e_perp, y >= 0, e_perp unit and orthogonal to
     w_hat* (for p = 1: y = 0 and e_perp = 0)."""
     wst = problem.w_hat_star
-    x = W @ wst
+    x = (W * wst).sum(-1)                              # row-wise: no BLAS, batch-independent
     if problem.p == 1:
         return x, np.zeros_like(x), np.zeros_like(W)
     perp = W - x[:, None] * wst
-    perp = perp - (perp @ wst)[:, None] * wst          # second Gram–Schmidt pass
+    perp = perp - (perp * wst).sum(-1)[:, None] * wst  # second Gram–Schmidt pass
     y = np.sqrt((perp * perp).sum(-1))
     e = np.empty_like(W)
     ok = y > 0
@@ -172,6 +178,7 @@ def _reduce(problem, W):
 
 
 def _lift(problem, x, y, e_perp):
+    # e_perp: (M, p), or (1, p) for a shared w0 (broadcast)
     return x[..., None] * problem.w_hat_star + y[..., None] * e_perp
 
 
