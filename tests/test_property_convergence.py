@@ -54,8 +54,13 @@ def _ci_problems(spurious):
 CI_CHAINS, CI_DELTA = 400, 0.05
 
 
+# Examples per initialisation kind: 2 under the ci profile (25 examples), ~40 under
+# `thorough` (500), so HYPOTHESIS_PROFILE sizes this test too.
+PER_KIND = max(2, settings.default.max_examples // 12)
+
+
 @pytest.mark.parametrize("kind", vst.INIT_KINDS)
-@settings(max_examples=2)
+@settings(max_examples=PER_KIND)
 @given(data=st.data())
 def test_schedule_reaches_eps_with_probability_1_minus_delta(kind, data):
     spurious = True if kind in ("spurious", "near_spurious", "saddle") else None
@@ -110,12 +115,14 @@ def test_negative_control_noise_far_below_the_barrier_is_rejected():
 
 
 @pytest.mark.slow
-@settings(max_examples=40)
-@given(vst.cases(vst.problems(k=st.integers(2, 6), p=st.integers(2, 6)), eta_low=0.1,
-                 eta_high=0.8))
+@settings(max_examples=12)
+@given(vst.cases(vst.problems(k=st.integers(2, 6), p=st.integers(2, 6), s=st.floats(0.7, 1.5),
+                              a_norm=st.floats(0.8, 2.0)),
+                 eta_low=0.1, eta_high=0.8))
 def test_schedule_reaches_eps_slow(case):
+    """Wider problems, eps = 1e-8, delta = 0.02, 600 chains (slack 0.087)."""
     problem, init, eta = case
-    v = convergence_property(problem, init.w, init.a, eta, eps=1e-8, delta=0.01, chains=1000)
+    v = convergence_property(problem, init.w, init.a, eta, eps=1e-8, delta=0.02, chains=600)
     assert v.holds, (init.kind, v)
 
 

@@ -105,7 +105,12 @@ def _eps_scan(eps_values, chains, k=4, eps0=1e-2):
                    record_every=sched.total_steps)
         return np.where(r.hit_step >= 0, r.hit_step.astype(float), np.inf)
     h0 = hits(eps0)
-    steps = [float(np.median(hits(eps) - h0)) for eps in eps_values]
+    steps = []
+    for eps in eps_values:
+        h = hits(eps)
+        ok = np.isfinite(h) & np.isfinite(h0)       # a chain that never succeeds is slowest
+        steps.append(float(np.median(np.where(ok, h - np.where(ok, h0, 0.0), np.inf))))
+    assert all(np.isfinite(steps)), steps
     L = np.log(eps0 / np.asarray(eps_values))
     c, rp, cexp, re = compare_models(np.log(L), L, steps)
     # Independent prediction of the rate: GD's local contraction factor at the optimum.
