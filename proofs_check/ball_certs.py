@@ -343,6 +343,8 @@ def no_critical(problem: Problem, digits: int) -> dict:
         m = sum(x * y for x, y in zip(T.a_of_g(T.g(th)), T.a))
         return A0 * B0 * (m * m) / (A0 * T.A + B0) > 0
 
+    if not (DELTA < t_hi - DELTA and t_lo + DELTA < Fraction(top[1])):
+        raise ProofError("no_critical: theta_s is within 2/100 of 0 or pi (nothing to certify)")
     segments = [_bnb([(DELTA, t_hi - DELTA)], ok, "no_critical"),
                 _bnb([(t_lo + DELTA, Fraction(top[1]))], ok, "no_critical")]
     return {"claims": {"theta_s": pair, "pi_minus_delta": top, "s": canonical(T.s, digits)},

@@ -68,7 +68,8 @@ SYMBOLIC_IDS = {
                      ("global", "spurious", "saddle_dot", "saddle_grad", "existence", "denominator",
                       "reduced_loss", "barrier")] + ["g_prime"],
     "sym_hessian": [f"{f}_k{k}" for k in range(1, 4) for f in
-                    ("h_thth", "h_tha", "h_aa", "perp")] + ["eig_ones", "eig_diff"],
+                    ("h_thth", "h_tha", "h_aa", "perp")]
+    + [f"opt_{f}_k{k}" for k in range(1, 4) for f in ("thth", "perp")] + ["opt_cross", "eig_ones", "eig_diff"],
 }
 
 

@@ -16,13 +16,6 @@ import sympy as sp
 G_THETA = "(sin(theta) + (pi - theta)*cos(theta))"
 
 
-def _syms(expr_strings):
-    names = set()
-    for e in expr_strings:
-        names |= {str(x) for x in sp.sympify(e, locals=_LOCALS).free_symbols}
-    return names
-
-
 _LOCALS = {n: sp.Symbol(n, real=True) for n in
            ["u", "v", "s", "theta", "phi", "r", "T", "g"] + [f"a{i}" for i in range(1, 5)]
            + [f"b{i}" for i in range(1, 5)]}
@@ -59,10 +52,18 @@ def prove(name, lhs, rhs, parts=None):
         diff = sp.simplify(sp.expand_trig(diff))
     if diff != 0:
         raise AssertionError(f"{name}: sympy could not prove the identity")
-    free = set()
-    for e in (L, R):
-        free |= {str(x) for x in e.free_symbols}
-    return {"name": name, "vars": sorted(free), "lhs": lhs, "rhs": rhs}
+    return {"name": name, "vars": sorted(_names(lhs) | _names(rhs)), "lhs": lhs, "rhs": rhs}
+
+
+def _names(text):
+    """Variables as written (sympy may simplify some away, e.g. sin(0)*b1): every name that
+    is not a function, pi, or an integration variable."""
+    import ast
+    tree = ast.parse(text, mode="eval")
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    bound = {n.args[1].elts[0].id for n in calls if getattr(n.func, "id", "") == "Integral"}
+    funcs = {n.func.id for n in calls}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - bound - funcs - {"pi"}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -230,6 +231,13 @@ def hessian():
         out.append(prove(f"h_aa_k{k}", f"Derivative({ell}, (a1, 2))", "pi/(2*pi)"))
         out.append(prove(f"perp_k{k}", f"Derivative({ell}, theta)*cos(theta)/sin(theta)",
                          f"(s/(2*pi))*(pi - theta)*cos(theta)*{ab}"))
+    for k in range(1, 4):   # the chart entries at the optimum theta = 0, a = s a*
+        b = _vec("b", k)
+        c_opt = _dot([f"(s*{bi})" for bi in b], b)
+        out.append(prove(f"opt_thth_k{k}", f"-(s/(2*pi))*(sin(0) - (pi - 0)*cos(0))*{c_opt}",
+                         f"s**2*{_dot(b, b)}/2"))
+        out.append(prove(f"opt_perp_k{k}", f"(s/(2*pi))*(pi - 0)*cos(0)*{c_opt}", f"s**2*{_dot(b, b)}/2"))
+    out.append(prove("opt_cross", "(s/(2*pi))*(pi - 0)*sin(0)*b1", "0"))
     # M = (pi - 1) I + 1 1^T (k = 3): M 1 = (k + pi - 1) 1 and M (e1 - e2) = (pi - 1)(e1 - e2)
     out.append(prove("eig_ones", "(pi - 1)*1 + (1 + 1 + 1)", "(3 + pi - 1)*1"))
     out.append(prove("eig_diff", "(pi - 1)*1 + (1 - 1 + 0)", "(pi - 1)*1"))

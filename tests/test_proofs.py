@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import flint
+import numpy as np
 import mpmath
 import pytest
 
@@ -173,3 +174,19 @@ def test_problem_file_and_no_spurious_problem(tmp_path, capsys):
 def test_cli_user_errors_exit_2(argv, capsys):
     assert cli.main(argv) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_prove_reports_what_it_cannot_certify(tmp_path, capsys):
+    """theta_s within 1/100 of pi (g_s ~ 1e-7): no_critical has nothing to certify -> exit 1,
+    one line; p = 1 is a user error -> exit 2."""
+    from scipy.optimize import brentq
+    t = brentq(lambda t: theory.g_s(vp.Problem([1.0, 0.0], [1.0, t])) - 1e-7, 0.0, 1.0)
+    prob = vp.Problem([1.0, 0.0], [1.0, t])
+    assert theory.has_spurious_minimum(prob) and np.pi - theory.saddle_theta(prob) < 0.02
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps(prob.to_dict()))
+    argv = ["prove", "--problem", str(f), "--out", str(tmp_path / "o"), "--random", "0", "--no-symbolic"]
+    assert cli.main(argv) == 1
+    assert "could not certify" in capsys.readouterr().out
+    f.write_text(json.dumps({"w_star": [1.0], "a_star": [1.0, 2.0]}))
+    assert cli.main(argv) == 2

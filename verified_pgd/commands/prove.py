@@ -47,10 +47,16 @@ def main(args) -> int:
     if digits > 60:
         raise ValueError(f"digits: must be <= 60, got {digits}")
     problem = load_problem(args.problem) if args.problem else None
-    from proofs_check import prover
+    if problem is not None and problem.p < 2:
+        raise ValueError("problem: p = 1 has no sphere to certify on; the certificates need p >= 2")
+    from proofs_check import ball_certs, prover
     t0 = time.perf_counter()
-    paths = prover.prove_all(args.out, problem=problem, n_random=args.random, seed=args.seed,
-                             digits=digits, symbolic=not args.no_symbolic)
+    try:
+        paths = prover.prove_all(args.out, problem=problem, n_random=args.random, seed=args.seed,
+                                 digits=digits, symbolic=not args.no_symbolic)
+    except ball_certs.ProofError as exc:   # not a user error: the prover could not close a proof
+        print(f"vpgd prove: could not certify: {exc}")
+        return 1
     for p in paths:
         print(p)
     print(f"wrote {len(paths)} certificates in {time.perf_counter() - t0:.1f} s; "
