@@ -9,19 +9,20 @@
     0.0
 
 Temperature ``T = eta sigma^2 / 2``: the stationary law of PGD with step ``eta`` and noise
-``sigma`` is close to ``exp(-L / T)``.  Three stages:
+``sigma`` is close to ``exp(-L / T)``.  Stages (docs/theory.md, "The annealing schedule"):
 
-1. **escape** — temperature ``T_esc = Delta L / X_ESC`` (between the spurious barrier
+1. **escape** — ``T_esc = max(Delta L / X_ESC, T_freeze)`` (between the spurious barrier
    ``Delta L`` and the global-side barrier ``L(saddle) >= (pi - 1)^2 Delta L``), held for
-   ``C_HOLD * tau(T_esc) * exp(Delta L / T_esc) * log(3 / delta)`` steps, where
-   ``tau(T) = (pi - theta_s)^2 / (2 eta T) + 1 / (eta lambda_a)`` is the time to diffuse
-   across the spurious basin plus the relaxation time of ``a``;
-2. **descent** — gradual cooling: temperatures divided by ``GAMMA`` per level.  While the
-   equilibrium fraction left on the spurious side ``exp(-L(spurious) / T)`` exceeds
-   ``delta / 3`` each level is held for the escape time at that temperature ("barrier
-   levels"); below that, for ``C_RELAX / (eta mu)`` steps (relaxation in the global well)
-   until ``T_end``, the temperature at which the equilibrium spread in the global well is
-   within half the certified basin radius with probability ``1 - delta / 3``;
+   ``hold(T) = C_HOLD * tau(T) * exp(Delta L / T) * log(3 / delta)`` steps, where
+   ``tau(T) = (pi - theta_s)^2 / (2 eta T) + 2 pi / (eta (pi - 1))`` is the time to
+   diffuse across the spurious basin plus the relaxation time of ``a``;
+2. **descent** — gradual cooling.  *Barrier levels*: ``Delta L / T`` up by one per level,
+   each held ``hold(T)``, down to ``T_freeze``, the largest temperature at which the
+   equilibrium mass of the spurious side (:func:`spurious_fraction`) is
+   ``<= delta / (3 FREEZE_MARGIN)``.  *Relaxation levels*: T divided by ``GAMMA`` per
+   level, ``C_RELAX / (eta mu)`` steps each, down to ``T_end``, where the equilibrium
+   spread in the global well is within half the certified basin radius with probability
+   ``1 - delta / 3``;
 3. **local** — sigma = 0 for ``ceil(log(r / eps_abs) / log(1 / rho))`` steps: the
    certified GD contraction factor ``rho`` (:func:`basin_contraction_factor`) inside the
    basin of radius ``r`` (:func:`basin_radius`), with ``eps_abs`` the chart distance that
@@ -30,9 +31,10 @@ Temperature ``T = eta sigma^2 / 2``: the stationary law of PGD with step ``eta``
 Without a spurious minimum there is no barrier: the escape stage only has to move chains
 off the critical set theta = pi (w = -w*), at ``T = l(pi) / X_STAY``.
 
-The two empirical safety factors (``C_HOLD``, ``C_RELAX``) multiply time scales whose
-*form* comes from the theory; their values were calibrated by the measurements in
-``tests/test_escape.py`` / :mod:`verified_pgd.escape` and are stated in docs/theory.md.
+The constants ``X_ESC, X_STAY, GAMMA, C_HOLD, C_RELAX, FREEZE_MARGIN`` are safety factors
+on time scales whose form comes from the theory; their values were set by measurement
+(escape times: :mod:`verified_pgd.escape`; the discrete-time excess over the Gibbs mass)
+and the property tests (tests/test_property_convergence.py) check the result.
 """
 from __future__ import annotations
 
