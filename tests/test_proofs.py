@@ -10,10 +10,12 @@ import flint
 import numpy as np
 import mpmath
 import pytest
+from hypothesis import given, settings
 
 import verified_pgd as vp
 from proofs_check import ball_certs, checker, mutate, prover, symbolic_certs
 from verified_pgd import cli, theory
+from verified_pgd import strategies as vst
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +192,16 @@ def test_prove_reports_what_it_cannot_certify(tmp_path, capsys):
     assert "could not certify" in capsys.readouterr().out
     f.write_text(json.dumps({"w_star": [1.0], "a_star": [1.0, 2.0]}))
     assert cli.main(argv) == 2
+
+
+@pytest.mark.property
+@settings(max_examples=4)
+@given(vst.problems(spurious=True))
+def test_property_random_problems_certify_and_check(prob):
+    for kind in prover.NUMERIC_KINDS:
+        try:
+            cert = json.loads(json.dumps(prover.numeric_certificate(kind, prob, 25)))
+        except ball_certs.ProofError as exc:   # only the documented near-boundary case
+            assert kind == "no_critical" and "within 2/100" in str(exc)
+            continue
+        checker.check_cert(cert)

@@ -255,3 +255,31 @@ def test_landscape_constants_record():
     assert isinstance(c.smoothness, float)
     none = T.landscape_constants(vp.Problem([1.0, 0.0], [1.0, 1.0, 1.0]))
     assert not none.has_spurious_minimum and none.barrier is None
+
+
+# ----------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+
+from verified_pgd import strategies as vst  # noqa: E402
+
+
+@pytest.mark.property
+@given(vst.problems(spurious=True))
+def test_property_landscape_is_stationary_and_barrier_is_a_loss_difference(prob):
+    scale = prob.s * np.linalg.norm(prob.a_star) * (1 + prob.s * np.linalg.norm(prob.a_star))
+    for cp in (T.global_minimum(prob), T.spurious_minimum(prob), T.saddle(prob)):
+        gw, ga = vp.grad(prob, cp.w, cp.a, riemannian=True)
+        assert np.abs(np.concatenate([gw, ga])).max() < 1e-13 * scale
+    dl = vp.loss(prob, T.saddle(prob).w, T.saddle(prob).a) - vp.loss(
+        prob, T.spurious_minimum(prob).w, T.spurious_minimum(prob).a)
+    assert abs(T.barrier(prob) - dl) <= 1e-12 * (1 + scale)
+    assert T.barrier(prob) > 0
+
+
+@pytest.mark.property
+@given(vst.problems(spurious=False))
+def test_property_no_spurious_minimum_raises(prob):
+    assert not T.has_spurious_minimum(prob)
+    with pytest.raises(ValueError, match="^a_star"):
+        T.barrier(prob)
