@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 import mpmath
-import numpy as np
 import pytest
 from scipy.stats import binom
 

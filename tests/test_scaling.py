@@ -32,7 +32,6 @@ import pytest
 import verified_pgd as vp
 from verified_pgd import strategies as vst
 from verified_pgd import theory
-from verified_pgd.theory import schedule_design
 
 pytestmark = pytest.mark.property
 
