@@ -172,3 +172,23 @@ def test_malformed_file_exits_2_with_one_line_naming_the_claim(tmp_path, capsys)
     err = capsys.readouterr()
     assert err.out == ""                   # parsed before anything ran
     assert len(err.err.strip().splitlines()) == 1 and "sneaky" in err.err
+
+
+def test_json_output_and_chain_override(capsys):
+    import json
+    assert cli_main(["claims", "--json", "--chains", "20", str(EXAMPLES / "violated.toml")]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["verdict"] for r in rows] == ["violated"] * 3
+    stat = [r for r in rows if r["quantity"] == "steps_to_eps"]
+    assert stat and "/20 chains" in stat[0]["note"]
+
+
+def test_undecided_when_the_interval_straddles_the_bound(tmp_path):
+    # 20 chains cannot decide "success probability >= 0.9" at confidence 0.999 either way
+    # unless nearly all or nearly none succeed; a bound of 0.5 with a true ~1 is decided.
+    text = ('[[claim]]\nname = "u"\nquantity = "success_probability"\nrelation = ">="\n'
+            'bound = "q"\nchains = 20\n[claim.params]\neta = 0.4\neps = 1e-6\ndelta = 0.2\n'
+            'k = 2\na_norm = 1.5\n[claim.grid]\nq = [0.5, 0.99]\n')
+    results = C.check_claim(C.parse_claims(text)[0])
+    assert results[0].verdict == "holds"
+    assert results[1].verdict == "undecided"
