@@ -335,6 +335,8 @@ def check_no_critical(m, cl, boxes, dg):
     gs = m.g_s()
     need(gs > 0, "g_s <= 0")
     t_lo, t_hi = (dec(v, "theta_s") for v in cl["theta_s"])
+    q = grid(arb_interval(t_lo, t_hi), dg)
+    need(t_hi - t_lo == q and (t_lo / q).denominator == 1, "theta_s: not the tightest grid pair")
     need(m.g(ball(t_lo)) > gs and m.g(ball(t_hi)) < gs, "theta_s: no sign change of g - g_s")
     _, top = canonical(m.pi - ball(DELTA), cl["pi_minus_delta"], dg, "pi_minus_delta")
     canonical(m.s, cl["s"], dg, "s")   # the region does not depend on s; the bound below does
