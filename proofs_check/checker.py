@@ -1,7 +1,7 @@
 """Independent checker for verified_pgd certificates (``vpgd check PATH``).
 
 Audit notes.  This file imports only the standard library and python-flint (arb ball
-arithmetic); nothing from verified_pgd or from the prover.  It is one file of about 515
+arithmetic); nothing from verified_pgd or from the prover.  It is one file of about 525
 lines (a fifth of them the statement texts).  Every formula it needs is written out here
 from docs/proofs.md.  It accepts a certificate only if
 
