@@ -283,3 +283,16 @@ def test_property_no_spurious_minimum_raises(prob):
     assert not T.has_spurious_minimum(prob)
     with pytest.raises(ValueError, match="^a_star"):
         T.barrier(prob)
+
+
+def test_mp_variants_agree_with_float_and_generic_loss():
+    prob = PROBLEMS[2]
+    with mpmath.workdps(DPS):
+        th = mpmath.mpf(1) / 3
+        a = T.reduced_minimizer(prob, th, dps=DPS)
+        w = [mpmath.cos(th) * x + mpmath.sin(th) * y for x, y in
+             zip(T.global_minimum(prob, dps=DPS).w, T.orthogonal_direction(prob, dps=DPS))]
+        assert abs(T.reduced_loss(prob, th, dps=DPS) - vp.loss_mp(prob, w, a, dps=DPS)) < mpmath.mpf(10) ** -45
+        assert abs(T.contraction_factor(prob, 0.3, dps=DPS) - T.contraction_factor(prob, 0.3)) < 1e-13
+        assert abs(T.stable_step_range(prob, dps=DPS)[1] - T.stable_step_range(prob)[1]) < 1e-13
+        assert abs(T.basin_contraction_factor(prob, 0.3, dps=DPS) - T.basin_contraction_factor(prob, 0.3)) < 1e-13

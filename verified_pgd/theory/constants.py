@@ -270,26 +270,32 @@ def _check_eta(eta):
     return check_positive(eta, "eta")
 
 
-def contraction_factor(problem, eta):
+def contraction_factor(problem, eta, dps=None):
     """Local linear rate of GD at the optimum: ``max_i |1 - eta lambda_i|`` over the
     tangent Hessian spectrum (< 1 iff 0 < eta < 2 / lam_max)."""
     eta = _check_eta(eta)
-    ev = np.array(hessian_spectrum(problem).eigenvalues)
-    return float(np.max(np.abs(1 - eta * ev)))
+    ev = hessian_spectrum(problem, dps).eigenvalues
+    if dps is None:
+        return float(np.max(np.abs(1 - eta * np.array(ev))))
+    return max(abs(1 - __import__("mpmath").mpf(eta) * x) for x in ev)
 
 
-def stable_step_range(problem):
+def stable_step_range(problem, dps=None):
     """``(0, 2 / lam_max)``: the open interval of eta for which :func:`contraction_factor` < 1."""
-    return (0.0, 2.0 / hessian_spectrum(problem).lam_max)
+    lam = hessian_spectrum(problem, dps).lam_max
+    return (0.0, 2.0 / lam) if dps is None else (0 * lam, 2 / lam)
 
 
-def basin_contraction_factor(problem, eta):
+def basin_contraction_factor(problem, eta, dps=None):
     """Guaranteed per-step contraction inside the basin (Hessian in [mu/2, lam_max + mu/2]):
     ``max(|1 - eta mu/2|, |1 - eta (lam_max + mu/2)|)``."""
     eta = _check_eta(eta)
-    sp = hessian_spectrum(problem)
+    sp = hessian_spectrum(problem, dps)
     lo, hi = sp.mu / 2, sp.lam_max + sp.mu / 2
-    return float(max(abs(1 - eta * lo), abs(1 - eta * hi)))
+    if dps is None:
+        return float(max(abs(1 - eta * lo), abs(1 - eta * hi)))
+    e = __import__("mpmath").mpf(eta)
+    return max(abs(1 - e * lo), abs(1 - e * hi))
 
 
 def default_radius(problem) -> float:
