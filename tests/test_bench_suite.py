@@ -1,0 +1,70 @@
+"""bench/suite.py logic without timing anything: targets become PASS/MISS/n/a from the
+figures, missing optional modules print "not available", the table renders, and the
+PyTorch baseline (when installed) computes the same gradient as vp.grad."""
+import numpy as np
+import pytest
+
+from bench import suite
+
+
+def fake(full16, torch16, rng_all, red4, red4096, hp50):
+    rows = []
+    for p in suite.P_LIST:
+        rows.append({"p": p, "k": suite.K, "M": 4096, "full": full16, "full_par": 2 * full16,
+                     "reduced": red4 if p == 4 else red4096 if p == 4096 else red4,
+                     "torch": torch16, "torch_threads": 1, "rng_one": rng_all / 2,
+                     "rng_all": rng_all, "cores": 2})
+    res = {"machine": {"nproc": 2, "cpu": "x", "python": "3", "numpy": "2", "torch": "t",
+                       "load1": 0.0},
+           "throughput": rows, "rng": {"one_core": 1e8, "all_cores": 2e8, "cores": 2},
+           "hp": [{"digits": 50, "solver": "arb", "precision": "arb:167", "steps_per_s": hp50}],
+           "derive": {"cold_s": 1.0, "warm_s": 0.1}}
+    res["targets"] = suite.targets(res)
+    return res
+
+
+def status(res, name):
+    return [t["status"] for t in res["targets"] if t["target"].startswith(name)]
+
+
+def test_targets_pass_and_miss_from_the_figures():
+    good = fake(full16=4.1e6, torch16=1e6, rng_all=3.2e7, red4=2e6, red4096=1.9e6, hp50=6000)
+    assert status(good, "full / torch") == ["PASS", "PASS"]
+    assert status(good, "full / RNG") == ["PASS", "PASS"]        # bound 3.2e7 / 32 = 1e6
+    assert status(good, "reduced cost") == ["PASS"]
+    assert status(good, "fastest HP") == ["PASS"]
+    bad = fake(full16=1.5e6, torch16=1e6, rng_all=3.2e8, red4=2e6, red4096=1e6, hp50=1000)
+    assert status(bad, "full / torch")[0] == "MISS"
+    assert status(bad, "full / RNG") == ["MISS", "MISS"]
+    assert status(bad, "reduced cost") == ["MISS"]
+    assert status(bad, "fastest HP") == ["MISS"]
+    text = suite.format_table(bad)
+    assert "MISS" in text and "reduced cost" in text
+
+
+def test_missing_torch_and_modules_say_so():
+    res = fake(full16=1e6, torch16=None, rng_all=1e8, red4=1, red4096=1, hp50=1)
+    assert status(res, "full / torch") == ["n/a", "n/a"]
+    assert "n/a" in suite.format_table(res)
+    f, why = suite._optional("no_such_module", ["x"])
+    assert f is None and why.startswith("not available")
+
+
+def test_torch_baseline_gradient_matches_vp_grad():
+    pytest.importorskip("torch")
+    from bench import torch_baseline as tb
+    import verified_pgd as vp
+    prob = vp.Problem([0.3, -1.0, 2.0], [1.0, -0.5, 0.25, 2.0])
+    tb.check_gradient(prob)
+    # negative control: a wrong teacher is detected
+    wrong = vp.Problem([0.3, -1.0, 2.0], [1.0, -0.5, 0.25, 2.5])
+    g = np.random.default_rng(0)
+    w, a = g.standard_normal((4, 3)), g.standard_normal((4, 4))
+    tw, _ = tb.grad(wrong, w, a)
+    vw, _ = vp.grad(prob, w, a)
+    assert np.abs(tw - vw).max() > 1e-3
+
+
+def test_vpgd_bench_is_a_subcommand():
+    from verified_pgd import cli
+    assert cli.main(["bench", "--help"]) == 0
