@@ -228,8 +228,8 @@ def test_divergence_is_detected_not_nan():
 
 def test_signature_matches_pgd():
     """vp.pgd(..., reduced=True) forwards its arguments unchanged (its own ``reduced``
-    flag aside)."""
+    and ``workers`` switches aside)."""
     import inspect
     from verified_pgd.solvers import pgd
-    full = [p for name, p in inspect.signature(pgd).parameters.items() if name != "reduced"]
+    full = [p for name, p in inspect.signature(pgd).parameters.items() if name not in ("reduced", "workers")]
     assert full == list(inspect.signature(pgd_reduced).parameters.values())

@@ -162,7 +162,7 @@ def _config(problem, w0, a0, schedule, eta, seed, chains, normalized, noise, gra
 def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise="gaussian",
         gradient="population", precision="float64", record_every=None, eps=1e-6,
         chunk_size=None, *, record_states=False, divergence_bound=None,
-        first_chain=0) -> Result:
+        first_chain=0, reduced=False, workers=1) -> Result:
     """Run perturbed gradient descent on ``chains`` independent chains.
 
     Parameters
@@ -202,11 +202,33 @@ def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise
         Index of the first chain: this run's chain j is chain ``first_chain + j`` of the
         seed, so a large run split over workers (first_chain = 0, 1000, ...) is bitwise
         the same as one run.
+    reduced : bool
+        Use the dimension-free reduced simulator (:mod:`verified_pgd.reduced`): the same
+        law as the full simulator (tested), cost per step independent of p, but other
+        random streams and a final w rebuilt in a fixed plane.  Population gradient and
+        float64 only.
+    workers : int >= 1 or None
+        Split the chains over this many processes (:mod:`verified_pgd.fastpath`; None:
+        one per core); the Result is bitwise the same for every value.
 
     Returns
     -------
     Result
     """
+    if not isinstance(reduced, (bool, np.bool_)):
+        raise TypeError(f"reduced: expected True or False, got {reduced!r}")
+    if workers != 1:
+        from .fastpath import pgd_parallel
+        return pgd_parallel(problem, w0, a0, schedule, eta, seed, chains, normalized, noise,
+                            gradient, precision, record_every, eps, chunk_size,
+                            record_states=record_states, divergence_bound=divergence_bound,
+                            first_chain=first_chain, workers=workers, reduced=bool(reduced))
+    if reduced:
+        from .reduced import pgd_reduced
+        return pgd_reduced(problem, w0, a0, schedule, eta, seed, chains, normalized, noise,
+                           gradient, precision, record_every, eps, chunk_size,
+                           record_states=record_states, divergence_bound=divergence_bound,
+                           first_chain=first_chain)
     cfg, schedule, W0, A0, kind, prec, chunk_size = _config(
         problem, w0, a0, schedule, eta, seed, chains, normalized, noise, gradient, precision,
         record_every, eps, record_states, divergence_bound, chunk_size, first_chain)
@@ -219,6 +241,8 @@ def rerun(config: dict) -> Result:
     """Run again from ``Result.config``: bitwise the same Result."""
     c = dict(config)
     c.pop("bit_generator", None)
+    c.pop("stream", None)
+    c["reduced"] = c.pop("reduced", False)
     prob = Problem.from_dict(c.pop("problem"))
     sched = Schedule.from_dict(c.pop("schedule"))
     return pgd(prob, c.pop("w0"), c.pop("a0"), sched, **c)
