@@ -29,10 +29,6 @@ from typing import NamedTuple
 import numpy as np
 
 
-def _dot(x, y):
-    return (x * y).sum(axis=-1)
-
-
 def _col(B, x):
     return B.asarray(x)[..., None]
 
@@ -44,21 +40,19 @@ class Geometry(NamedTuple):
     nd2: object      # |d|^2 = 2 - 2 cos(theta)
     theta: object
     delta: object    # pi - g(theta)
-    t: object        # w_hat* - cos(theta) w_hat
-    norm_t: object   # |t| = sin(theta)
+    t: object        # w_hat* - cos(theta) w_hat  (|t| = sin(theta))
 
 
 def geometry(B, w_hat_star, w) -> Geometry:
-    u = B.sqrt(_dot(w, w))
+    u = B.sqrt(B.dot(w, w))
     w_hat = w / _col(B, u)
     d = w_hat_star - w_hat
     e = w_hat_star + w_hat
-    nd2 = _dot(d, d)
-    theta = 2 * B.atan2(B.sqrt(nd2), B.sqrt(_dot(e, e)))
+    nd2 = B.dot(d, d)
+    theta = 2 * B.atan2(B.sqrt(nd2), B.sqrt(B.dot(e, e)))
     delta = (B.pi / 2) * nd2 - B.h(theta)
     t = d + _col(B, nd2 / 2) * w_hat
-    norm_t = B.sqrt(_dot(t, t))
-    return Geometry(u, w_hat, d, nd2, theta, delta, t, norm_t)
+    return Geometry(u, w_hat, d, nd2, theta, delta, t)
 
 
 def theta_of(B, w_hat_star, w):
@@ -71,7 +65,7 @@ def loss(B, w_hat_star, a_star, s, w, a):
     r = _col(B, G.u) * a - s * a_star
     r1 = r.sum(axis=-1)
     pi = B.pi
-    return ((pi - 1) * _dot(r, r) + r1 * r1 + 2 * G.u * s * G.delta * _dot(a, a_star)) / (4 * pi)
+    return ((pi - 1) * B.dot(r, r) + r1 * r1 + 2 * G.u * s * G.delta * B.dot(a, a_star)) / (4 * pi)
 
 
 def grad(B, w_hat_star, a_star, s, w, a, riemannian=False):
@@ -91,12 +85,12 @@ def grad_and_geometry(B, w_hat_star, a_star, s, w, a, riemannian=False):
     r = _col(B, G.u) * a - s * a_star
     r1 = r.sum(axis=-1)
     Mr = (pi - 1) * r + _col(B, r1)
-    aa = _dot(a, a_star)
+    aa = B.dot(a, a_star)
     g_a = _col(B, G.u / (2 * pi)) * (Mr + _col(B, s * G.delta) * a_star)
     tangential = _col(B, -s * aa * (pi - G.theta) / (2 * pi)) * G.t
     if riemannian:
         return tangential, g_a, G, r
-    radial = (_dot(a, Mr) + s * G.delta * aa) / (2 * pi)
+    radial = (B.dot(a, Mr) + s * G.delta * aa) / (2 * pi)
     return _col(B, radial) * G.w_hat + tangential, g_a, G, r
 
 
@@ -122,9 +116,9 @@ def hessian(B, w_hat_star, a_star, s, w, a, riemannian=False):
     Mr = (pi - 1) * r + _col(B, r1)
     a1 = a.sum(axis=-1)
     Ma = (pi - 1) * a + _col(B, a1)
-    aa = _dot(a, a_star)
+    aa = B.dot(a, a_star)
     one_astar = a_star.sum(axis=-1)
-    c = _dot(a, Ma)  # a^T M a
+    c = B.dot(a, Ma)  # a^T M a
     Ik = B.eye(k)
     Mk = (pi - 1) * Ik + 1
     Ip = B.eye(p)
@@ -132,7 +126,8 @@ def hessian(B, w_hat_star, a_star, s, w, a, riemannian=False):
 
     bshape = np.broadcast_shapes(np.shape(u), np.shape(aa))
     H_aa = B.asarray(_col(B, _col(B, u * u / (2 * pi))) * Mk)
-    ttn = _outer(G.t, G.t) * _col(B, _col(B, B.safe_div(1, G.norm_t)))
+    norm_t = B.sqrt(B.dot(G.t, G.t))
+    ttn = _outer(G.t, G.t) * _col(B, _col(B, B.safe_div(1, norm_t)))
     coef_P = (s * aa * (B.sin(G.theta) - 1) + s * a1 * one_astar) / u
     H_ww = (_col(B, _col(B, c)) * Ip
             - _col(B, _col(B, s * aa / u)) * ttn
@@ -140,7 +135,7 @@ def hessian(B, w_hat_star, a_star, s, w, a, riemannian=False):
     cross_t = -s * _col(B, _col(B, (pi - G.theta) / (2 * pi))) * _outer(
         np.broadcast_to(a_star, bshape + (k,)), G.t)
     if riemannian:
-        radial = (_dot(a, Mr) + s * G.delta * aa) / (2 * pi)  # w_hat . dL/dw
+        radial = (B.dot(a, Mr) + s * G.delta * aa) / (2 * pi)  # w_hat . dL/dw
         H_ww = _matmul(_matmul(P, H_ww), P) - _col(B, _col(B, radial / u)) * P
         H_aw = cross_t
     else:
@@ -165,15 +160,15 @@ def loss_l1(B, w_hat_star, a_star, s, w, a):
     Kept only as the negative example that motivates L2 (tests show it fails there).
     Float64 only.
     """
-    u = np.sqrt(_dot(w, w))
+    u = np.sqrt(B.dot(w, w))
     w_hat = w / u[..., None]
-    cos_t = np.clip(_dot(w_hat, w_hat_star), -1.0, 1.0)
+    cos_t = np.clip(B.dot(w_hat, w_hat_star), -1.0, 1.0)
     theta = np.arccos(cos_t)
     g = np.sin(theta) + (np.pi - theta) * np.cos(theta)
     pi = np.pi
     k = a.shape[-1]
-    aMa = (pi - 1) * _dot(a, a) + a.sum(axis=-1) ** 2
-    sMs = (pi - 1) * _dot(a_star, a_star) + a_star.sum(axis=-1) ** 2
-    cross = (g - 1) * _dot(a, a_star) + a.sum(axis=-1) * a_star.sum(axis=-1)
+    aMa = (pi - 1) * B.dot(a, a) + a.sum(axis=-1) ** 2
+    sMs = (pi - 1) * B.dot(a_star, a_star) + a_star.sum(axis=-1) ** 2
+    cross = (g - 1) * B.dot(a, a_star) + a.sum(axis=-1) * a_star.sum(axis=-1)
     del k
     return (u * u * aMa - 2 * u * s * cross + s * s * sMs) / (4 * pi)

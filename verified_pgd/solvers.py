@@ -8,11 +8,10 @@ One step, for every chain::
     a <- a - eta (g_a + sigma eps)     # eps ~ N(0, I_k) or uniform in the unit ball
     normalized: g_w is the Riemannian gradient and w <- w / |w|
 
-The high-precision solvers evaluate :func:`verified_pgd.formulas.grad_and_geometry` in
-mpmath or arb object arrays.  The batched float64 solver uses :func:`f64_terms`, the
-same expressions fused for (M, p) arrays with faster row-wise dot products (einsum); it
-is tested against formulas to a few ulps.  All reductions are row-wise (no BLAS), so a
-chain's float64 path does not depend on how many chains share the arrays.
+All solvers evaluate the one generic :func:`verified_pgd.formulas.grad_and_geometry`:
+in float64 on (M, p) arrays (through :func:`f64_terms`), in mpmath or arb object arrays
+for the high-precision solvers.  All reductions are row-wise (no BLAS), so a chain's
+float64 path does not depend on how many chains share the arrays.
 
 Randomness: see :mod:`verified_pgd.rng`.  Chain i's stream depends only on (seed, i), so
 its path is bitwise identical for any ``chains`` and ``chunk_size``; the high-precision
@@ -34,7 +33,7 @@ import numpy as np
 
 from . import formulas, rng
 from ._validate import as_float_array, check_dps, check_int, check_nonzero_w, check_positive
-from .backends import _H_COEFFS_F64, Float64
+from .backends import Float64
 from .problem import Problem
 from .result import History, Result
 from .schedule import Schedule
@@ -42,7 +41,6 @@ from .schedule import Schedule
 __all__ = ["pgd", "rerun", "parse_precision", "minibatch_grad", "f64_terms"]
 
 _F64 = Float64()
-_H_SERIES = _H_COEFFS_F64[::-1]
 _NOISES = ("gaussian", "ball")
 # Working-set budget for one block of normals (bytes); block length is a speed knob only.
 _BLOCK_BYTES = 16 * 2 ** 20
@@ -293,61 +291,12 @@ def minibatch_grad(problem: Problem, w, a, Z, riemannian=False):
 
 # --------------------------------------------------------------------------- float64
 
-def _rowdot(x, y):
-    # Row-wise dot product; einsum's per-row loop is ~5x faster than (x * y).sum(-1) on
-    # (4096, 16) and, like it, gives each row a result independent of the number of rows.
-    return np.einsum("ij,ij->i", x, y)
-
-
-def _h_f64(theta):
-    # Float64.h evaluates both the series (theta < 1) and the direct formula and selects;
-    # when every theta is on one side, only that branch is needed — same values, bitwise.
-    if theta.max() < 1.0:
-        t2 = theta * theta
-        acc = np.zeros_like(theta)
-        for c in _H_SERIES:
-            acc = acc * t2 + c
-        return acc * t2 * theta
-    if theta.min() >= 1.0:
-        return np.sin(theta) - theta * np.cos(theta)
-    return _F64.h(theta)
-
-
 def f64_terms(w_hat_star, a_star, s, w, a, riemannian=False):
-    """Fused float64 version of :func:`formulas.grad_and_geometry` for (M, p), (M, k) arrays.
-
-    Line by line the same expressions as formulas.geometry/formulas.grad (same order of
-    operations, same ``Float64.h``); only the row-wise dot products are computed by
-    einsum instead of ``(x * y).sum(-1)``, so results agree with formulas to a few ulps
-    (tested), not bitwise.  Returns ``(g_w, g_a, theta, r)``.
-    """
-    pi = np.pi
-    u = np.sqrt(_rowdot(w, w))
-    w_hat = w / u[:, None]
-    d = w_hat_star - w_hat
-    e = w_hat_star + w_hat
-    nd2 = _rowdot(d, d)
-    theta = 2 * np.arctan2(np.sqrt(nd2), np.sqrt(_rowdot(e, e)))
-    delta = (pi / 2) * nd2 - _h_f64(theta)
-    # In-place forms of the same expressions (x + y == y + x and x * y == y * x in IEEE
-    # arithmetic, so the roundings are those of formulas.grad): fewer temporaries.
-    t = (nd2 / 2)[:, None] * w_hat
-    t += d                                              # d + (|d|^2/2) w_hat
-    r = u[:, None] * a
-    r -= s * a_star                                     # u a - s a*
-    r1 = np.einsum("ij->i", r)
-    Mr = (pi - 1) * r
-    Mr += r1[:, None]                                   # M r
-    aa = np.einsum("ij,j->i", a, a_star)
-    g_a = (s * delta)[:, None] * a_star
-    g_a += Mr
-    g_a *= (u / (2 * pi))[:, None]                      # u (M r + s Delta a*) / 2pi
-    tangential = t
-    tangential *= (-s * aa * (pi - theta) / (2 * pi))[:, None]
-    if riemannian:
-        return tangential, g_a, theta, r
-    radial = (_rowdot(a, Mr) + s * delta * aa) / (2 * pi)
-    return radial[:, None] * w_hat + tangential, g_a, theta, r
+    """``(g_w, g_a, theta, r)`` for (M, p), (M, k) float64 arrays: the one generic
+    implementation (:func:`formulas.grad_and_geometry`) in the Float64 backend, whose
+    row-wise einsum dot products make each chain's value independent of the batch size."""
+    g_w, g_a, G, r = formulas.grad_and_geometry(_F64, w_hat_star, a_star, s, w, a, riemannian)
+    return g_w, g_a, G.theta, r
 
 
 def _run_float64(problem, schedule, W0, A0, cfg, chunk_size):
@@ -392,13 +341,13 @@ def _chunk_float64(problem, schedule, w, a, cfg, rec, c0, c1, batch, out):
     frozen = np.zeros(Mc, bool)
     rec_pos = {int(t): i for i, t in enumerate(rec)}
     if normalized:
-        w = w / np.sqrt(_rowdot(w, w))[:, None]
+        w = w / np.sqrt(_F64.dot(w, w))[:, None]
 
     def observe(t, w, a, theta, r):
         i = rec_pos.get(t)
         close = theta <= eps
         if close.any() or i is not None:   # |r| only when needed: a reduction per step is not free
-            nr = np.sqrt(_rowdot(r, r))
+            nr = np.sqrt(_F64.dot(r, r))
             new = (hit < 0) & close & (nr <= eps * sa_norm)
             if new.any():
                 hit[new] = t
@@ -442,7 +391,7 @@ def _chunk_float64(problem, schedule, w, a, cfg, rec, c0, c1, batch, out):
                         da = eta * g_a
                     w_new = w - dw
                     a_new = a - da
-                    u = np.sqrt(_rowdot(w_new, w_new))
+                    u = np.sqrt(_F64.dot(w_new, w_new))
                     if normalized:
                         w_new /= u[:, None]
                     # u is NaN/inf iff some w-coordinate is; one global test per step, the
