@@ -40,6 +40,17 @@ def _worker(kw):
     return run(**kw)
 
 
+def _context():
+    # forkserver, not fork: forking a parent that runs threads (a Dask client, BLAS pools,
+    # a GUI) can deadlock the child; the fork server is a clean single-threaded process,
+    # started once, with the solver preloaded so each worker starts in milliseconds.
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["verified_pgd.solvers", "verified_pgd.reduced"])
+    return ctx
+
+
 def _rows(x, lo, hi):
     arr = np.asarray(x, dtype=np.float64)
     return arr[lo:hi] if arr.ndim == 2 else x
@@ -86,8 +97,7 @@ def pgd_parallel(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=Tr
     if n == 1:
         parts = [_worker(jobs[0])]
     else:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(n, mp_context=ctx) as ex:
+        with ProcessPoolExecutor(n, mp_context=_context()) as ex:
             parts = list(ex.map(_worker, jobs))
     config = dict(cfg)       # what the single-process call records
     for key in ("reduced", "stream"):

@@ -207,7 +207,9 @@ def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise
         float64 only.
     workers : int >= 1 or None
         Split the chains over this many processes (:mod:`verified_pgd.fastpath`; None:
-        one per core); the Result is bitwise the same for every value.
+        one per core); the Result is bitwise the same for every value.  Workers start
+        from a fork server, so a script using ``workers > 1`` needs the usual
+        ``if __name__ == "__main__":`` guard.
 
     Returns
     -------
