@@ -78,7 +78,10 @@ def main(argv=None) -> int:
             pass
         return 0
     except (UserError, ValueError, TypeError, OSError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+            msg = f"{exc.filename}: {exc.strerror}"      # not "[Errno 2] ..."
+        else:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"vpgd {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
