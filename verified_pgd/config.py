@@ -196,17 +196,7 @@ def schedule_spec(v, path="schedule"):
         raw = v["stages"]
         if not isinstance(raw, list) or not raw:
             raise _err(_sub(path, "stages"), "must be a non-empty array of [sigma, steps] pairs")
-        stages = []
-        for i, st in enumerate(raw):
-            p = f"{_sub(path, 'stages')}[{i}]"
-            if not isinstance(st, list) or len(st) != 2:
-                raise _err(p, f"must be a pair [sigma, steps], got {st!r}")
-            stages.append([_float(st[0], f"{p}[0]", 0.0), _int(st[1], f"{p}[1]", 1)])
-        for i in range(1, len(stages)):
-            if stages[i][0] > stages[i - 1][0]:
-                raise _err(f"{_sub(path, 'stages')}[{i}]",
-                           "sigma must be non-increasing (noise annealing)")
-        return {"kind": kind, "stages": stages}
+        return {"kind": kind, "stages": _noise_stages(raw, _sub(path, "stages"))}
     if kind == "constant":
         _table(v, path, allowed, required=("sigma", "steps"))
         return {"kind": kind, "sigma": _float(v["sigma"], _sub(path, "sigma"), 0.0),
