@@ -49,6 +49,15 @@ def _calls():
                                         vp.Schedule([(0.3, 6), (0.0, 3)]), 0.1, seed=1,
                                         chains=2, precision="arb:100", noise="ball",
                                         normalized=False),
+        "hits_float64": lambda: vp.pgd(odd, odd.w_star + 0.01, odd.s * odd.a_star + 0.01,
+                                       vp.Schedule([(0.001, 20), (0.0, 120)]), 0.3, seed=1,
+                                       chains=3, eps=1e-4),
+        "hits_mp": lambda: vp.pgd(odd, odd.w_star + 0.01, odd.s * odd.a_star + 0.01,
+                                  vp.Schedule([(0.001, 20), (0.0, 120)]), 0.3, seed=1,
+                                  chains=2, eps=1e-4, precision=20, record_every=10),
+        "hits_arb": lambda: vp.pgd(odd, odd.w_star + 0.01, odd.s * odd.a_star + 0.01,
+                                   vp.Schedule([(0.001, 20), (0.0, 120)]), 0.3, seed=1,
+                                   chains=1, eps=1e-4, precision="arb:128", record_every=10),
     }
 
 
