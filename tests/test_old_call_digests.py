@@ -56,7 +56,7 @@ def _calls():
                                   vp.Schedule([(0.001, 20), (0.0, 120)]), 0.3, seed=1,
                                   chains=2, eps=1e-4, precision=20, record_every=10),
         "hits_arb": lambda: vp.pgd(odd, odd.w_star + 0.01, odd.s * odd.a_star + 0.01,
-                                   vp.Schedule([(0.001, 20), (0.0, 120)]), 0.3, seed=1,
+                                   vp.Schedule([(0.001, 20), (0.0, 15)]), 0.3, seed=1,
                                    chains=1, eps=1e-4, precision="arb:128", record_every=10),
     }
 
