@@ -3,8 +3,8 @@
 Every field is a plain value (numpy arrays are read-only copies); ``to_dict()`` gives
 JSON-able data (floats survive a JSON round trip exactly: Python writes them with repr)
 and ``Result.from_dict`` rebuilds an equal Result.  ``config`` holds every argument of
-:func:`verified_pgd.pgd`, so ``verified_pgd.solvers.rerun(result.config)`` reproduces the
-run bit for bit.
+:func:`verified_pgd.pgd` (the schedule with every stage's eta, sigma_w, sigma_a), so
+``verified_pgd.solver.rerun(result.config)`` reproduces the run bit for bit.
 """
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ class Result:
     a : (M, k) float64      final output weights per chain
     history : History
     hit_step : (M,) int64   first state index t with theta <= eps and relative a-error
-                            <= eps (DESIGN section 4), -1 if never
+                            <= eps (DESIGN section 4), -1 if never or if the chain diverged
     diverged : (M,) bool    divergence detected (non-finite value or a bound exceeded)
     diverged_step : (M,) int64  index of the first offending state, -1 if none; the chain
                             is frozen at the state before it
@@ -119,8 +119,10 @@ class Result:
 
     @property
     def success(self) -> np.ndarray:
-        """Per chain: eps-success reached at some recorded-or-not step (hit_step >= 0)."""
-        return self.hit_step >= 0
+        """Per chain: eps-success reached at some recorded-or-not step (hit_step >= 0) and
+        not diverged (the engines never set a hit step for a diverged chain; this excludes
+        it also for a Result built by hand or read from an old file)."""
+        return (self.hit_step >= 0) & ~self.diverged
 
     def __eq__(self, other):
         return (isinstance(other, Result) and _eq(self.w, other.w) and _eq(self.a, other.a)
