@@ -230,3 +230,22 @@ def test_step_rules_are_one_function_for_arrays_and_scalars():
            for x, m in zip(u, amax)]
     assert vec.tolist() == sca == [True, False, False, False, False]
     assert bookkeeping.is_hit(np.nan, 0.0, 1e-3, 1.0) is np.False_ or not bookkeeping.is_hit(np.nan, 0.0, 1e-3, 1.0)
+
+
+def test_absorb_applies_the_run_level_rules_to_a_kernels_output():
+    """The interface for an engine with its own (compiled) loop: hit of a diverged chain
+    dropped, a non-finite record refused."""
+    from verified_pgd.solver.config import build_config
+    cfg = build_config(PROB, SP.w, SP.a, vp.Schedule([(0.1, 4)]), 0.1, chains=3, record_every=2)
+    out = bookkeeping.Outputs(cfg, {"w": 4, "a": 4})
+    R = len(cfg.record_steps)
+    rec = np.ones((R, 3))
+    out.absorb(0, 3, hit=np.array([2, 1, -1]), div=np.array([-1, 3, -1]), loss=rec,
+               theta=rec, a_error=rec)
+    res = out.result(np.ones((3, 4)), np.ones((3, 4)))
+    assert res.hit_step.tolist() == [2, -1, -1] and res.diverged.tolist() == [False, True, False]
+    assert res.success.tolist() == [True, False, False]
+    bad = rec.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(RuntimeError, match="non-finite loss"):
+        out.absorb(0, 3, hit=np.full(3, -1), div=np.full(3, -1), loss=bad, theta=rec, a_error=rec)
