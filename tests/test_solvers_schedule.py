@@ -196,6 +196,14 @@ def test_arb_large_step_flags_divergence_without_nan():
 def test_overflowing_initial_loss_is_refused_naming_a0():
     with pytest.raises(ValueError, match=r"^a0: the initial loss overflows"):
         vp.pgd(PROB, [1, 0.2, 0.1, 0], [1e200, 1, 1, 1], vp.Schedule([(0.5, 6)]), 0.1, chains=2)
+    with pytest.raises(ValueError, match=r"^w0: the initial loss overflows"):
+        vp.pgd(PROB, [1e150, 0, 0, 0], [1e10, 1, 1, 1], vp.Schedule([(0.5, 6)]), 0.1,
+               normalized=False)
+    with pytest.raises(ValueError, match=r"^a0: the initial loss overflows"):   # any engine
+        vp.pgd(PROB, [1, 0, 0, 0], [1e200, 1, 1, 1], vp.Schedule([(0.5, 6)]), 0.1,
+               precision=30, reduced=False)
+    # control: a large but representable start runs
+    assert vp.pgd(PROB, [1, 0, 0, 0], [1e100, 1, 1, 1], vp.Schedule([(0.5, 2)]), 0.1).chains == 1
 
 
 @pytest.mark.parametrize("precision", ["float64", 20])
