@@ -156,10 +156,8 @@ class Model:
     """Teacher quantities in arb: s^2, s, |a*|^2, 1.a*, k, p, pi."""
 
     def __init__(self, problem):
-        need(isinstance(problem, dict) and set(problem) == {"w_star", "a_star"}, "problem: bad keys")
-        w = [dec(v, "w_star") for v in problem["w_star"]]
-        a = [dec(v, "a_star") for v in problem["a_star"]]
-        need(len(w) >= 2 and len(a) >= 1 and any(w), "problem: need p >= 2, k >= 1, w* != 0")
+        w, a = problem_values(problem)
+        need(any(w), "problem: need w* != 0")
         self.p, self.k = len(w), len(a)
         self.a = [ball(v) for v in a]
         self.s2 = ball(sum(v * v for v in w))
@@ -414,8 +412,12 @@ def check_symbolic(cert):
     need(isinstance(ids, list) and all(isinstance(i, dict) for i in ids)
          and [i.get("name") for i in ids] == SYMBOLIC_IDS[cert["kind"]], "identities: not the required list")
     for it in ids:
+        need(set(it) == {"name", "vars", "lhs", "rhs", "antiderivatives"}, f"{it['name']}: bad keys")
+    # The statements first (cheap), then their proofs: both must hold.
+    need(identities_digest(ids) == SYMBOLIC_DIGESTS[cert["kind"]],
+         "identities: not the statements this checker requires (sha256 differs)")
+    for it in ids:
         name = it["name"]
-        need(set(it) == {"name", "vars", "lhs", "rhs", "antiderivatives"}, f"{name}: bad keys")
         v = it["vars"]
         need(isinstance(v, list) and len(v) <= 24 and all(isinstance(x, str) for x in v)
              and v == sorted(set(v)), f"{name}: vars must be a sorted list of at most 24 names")
@@ -423,10 +425,10 @@ def check_symbolic(cert):
             trees = [exact.parse(it[side], f"{name} {side}") for side in ("lhs", "rhs")]
             need(v == sorted(exact.names_in(trees[0]) | exact.names_in(trees[1])), f"{name}: vars differ")
             exact.prove_identity(it["lhs"], it["rhs"], v, it["antiderivatives"], name)
+        except exact.Disproved as exc:
+            raise Reject(f"false identity: {exc}") from None
         except exact.NotCertifiable as exc:
             raise Reject(f"not certifiable: {exc}") from None
-    need(identities_digest(ids) == SYMBOLIC_DIGESTS[cert["kind"]],
-         "identities: proved, but not the statements this checker requires (sha256 differs)")
     return {"detail": f"{len(ids)} identities proved exactly"}
 
 

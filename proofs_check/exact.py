@@ -49,6 +49,10 @@ class NotCertifiable(Exception):
     """The expression is outside the class the checker can prove exactly (message says why)."""
 
 
+class Disproved(NotCertifiable):
+    """The expression is in the class and lhs - rhs has a nonzero normal form: false."""
+
+
 def _fail(msg):
     raise NotCertifiable(msg)
 
@@ -643,4 +647,4 @@ def prove_identity(lhs, rhs, variables, antiderivatives, what):
     ev = Evaluator(R, anti)
     diff = ev.value(L) - ev.value(Rt)
     if not diff.is_zero():
-        _fail(f"{what}: lhs - rhs has a nonzero exact normal form")
+        raise Disproved(f"{what}: lhs - rhs has a nonzero exact normal form")
