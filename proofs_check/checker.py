@@ -220,23 +220,62 @@ class Model:
 def boxes_tile(boxes, domain, what):
     """Boxes (lists of 2d decimal strings: lo_1, hi_1, lo_2, hi_2, ...) tile the domain
     (d = 1 or 2): inside it, volumes adding up exactly, interiors pairwise disjoint.
-    Disjointness by sort and sweep, O(n log n) comparisons (n <= MAX_BOXES)."""
+    All edges are put on one common decimal scale 10^E, so every test below is on exact
+    integers; disjointness by sort and sweep, O(n log n) (n <= MAX_BOXES)."""
     need(isinstance(boxes, list) and boxes, f"{what}: no boxes")
     need(len(boxes) <= MAX_BOXES, f"{what}: more than {MAX_BOXES} boxes")
     d = len(domain)
     need(d in (1, 2), f"{what}: only 1- and 2-dimensional domains")
-    out = []
+    raw = []
     for b in boxes:
         need(isinstance(b, list) and len(b) == 2 * d, f"{what}: bad box {str(b)[:60]}")
-        e = [dec(v, what) for v in b]
-        iv = [(e[2 * i], e[2 * i + 1]) for i in range(d)]
-        need(all(domain[i][0] <= lo < hi <= domain[i][1] for i, (lo, hi) in enumerate(iv)),
-             f"{what}: box {b} empty or outside the domain")
-        out.append(iv)
+        raw.append([_scaled(v, what) for v in b])
+    dom = [_frac_scaled(q, what) for lo_hi in domain for q in lo_hi]
+    E = min(e for box in raw + [dom] for _, e in box)
+    pw = {}
+
+    def conv(me):
+        k = me[1] - E
+        if k not in pw:
+            pw[k] = 10 ** k
+        return me[0] * pw[k]
+    out = [[(conv(b[2 * i]), conv(b[2 * i + 1])) for i in range(d)] for b in raw]
+    dom = [(conv(dom[2 * i]), conv(dom[2 * i + 1])) for i in range(d)]
+    for b, iv in zip(boxes, out):
+        need(all(dom[i][0] <= lo < hi <= dom[i][1] for i, (lo, hi) in enumerate(iv)),
+             f"{what}: box {str(b)[:120]} empty or outside the domain")
     vol = lambda iv: math.prod(hi - lo for lo, hi in iv)
-    need(sum(vol(iv) for iv in out) == vol(domain), f"{what}: boxes do not cover the domain")
+    need(sum(vol(iv) for iv in out) == vol(dom), f"{what}: boxes do not cover the domain")
     need(_disjoint(out), f"{what}: boxes overlap")
-    return [[arb_interval(lo, hi) for lo, hi in iv] for iv in out]
+    scale = fmpq(10) ** E if E >= 0 else 1 / fmpq(10) ** (-E)
+    cache = {}
+
+    def edge(v):
+        if v not in cache:
+            cache[v] = arb(fmpq(v) * scale)
+        return cache[v]
+    return [[edge(lo).union(edge(hi)) for lo, hi in iv] for iv in out]
+
+
+def _scaled(s, what):
+    """A decimal string as (m, e) with value m * 10^e, exactly."""
+    need(isinstance(s, str) and DECIMAL.fullmatch(s), f"{what}: expected a decimal string, got {str(s)[:40]!r}")
+    mant, _, exp = s.lower().partition("e")
+    ip, _, fp = mant.partition(".")
+    return int(ip + fp) if not ip.startswith("-") else -int(ip[1:] + fp), int(exp or 0) - len(fp)
+
+
+def _frac_scaled(q, what):
+    """A Fraction with a denominator 2^a 5^b as (m, e), m * 10^e = q."""
+    den, k = q.denominator, 0
+    while den % 10 == 0:
+        den //= 10
+        k += 1
+    while den % 2 == 0 or den % 5 == 0:
+        den //= 2 if den % 2 == 0 else 5
+        k += 1
+    need(den == 1, f"{what}: domain bound {q} is not a decimal")
+    return q.numerator * 10 ** k // q.denominator, -k
 
 
 def _disjoint(boxes):
