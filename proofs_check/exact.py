@@ -31,9 +31,9 @@ import math
 
 from flint import fmpq, fmpq_mpoly_ctx
 
-MAX_CHARS = 20_000          # one expression text (the largest the prover writes is ~1.4 k)
-MAX_PAREN_DEPTH = 40        # bracket nesting, scanned on the raw text before parsing
-MAX_NODES = 20_000          # AST nodes of one expression
+MAX_CHARS = 60_000          # one expression text (the largest the prover writes: 15.6 k)
+MAX_PAREN_DEPTH = 40        # bracket nesting, scanned on the raw text before parsing (prover: 10)
+MAX_NODES = 50_000          # AST nodes of one expression (the largest the prover writes: 12.3 k)
 MAX_POWER = 16              # |n| in x**n
 MAX_ORDER = 4               # total order of one Derivative
 MAX_INT_DIGITS = 40         # an integer literal
@@ -625,12 +625,20 @@ def prove_identity(lhs, rhs, variables, antiderivatives, what):
     (textual order).  ``variables``: the free names (checked by the caller)."""
     L, Rt = parse(lhs, f"{what} lhs"), parse(rhs, f"{what} rhs")
     ints = integrals_in(L) + integrals_in(Rt)
+    for node in ints:
+        args = node.args
+        if node.keywords or len(args) != 2 or not isinstance(args[1], ast.Tuple) \
+                or len(args[1].elts) != 3 or not isinstance(args[1].elts[0], ast.Name):
+            _fail("Integral: expected Integral(f, (x, a, b))")
     if not isinstance(antiderivatives, list) or len(antiderivatives) != len(ints):
         _fail(f"{what}: expected one antiderivative per Integral ({len(ints)})")
     anti, int_vars, F_trees = {}, set(), []
     for node, a in zip(ints, antiderivatives):
         if not (isinstance(a, dict) and set(a) == {"var", "F"} and isinstance(a["var"], str)):
             _fail(f"{what}: antiderivative entries need exactly 'var' and 'F'")
+        x = node.args[1].elts[0].id
+        if a["var"] != x:
+            _fail(f"Integral: the antiderivative is in {a['var'][:20]}, the integral in {x}")
         F = parse(a["F"], f"{what} antiderivative")
         if _has_call(F, ("Integral", "Derivative")):
             _fail(f"{what}: antiderivative with Integral or Derivative")
