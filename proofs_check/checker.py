@@ -1,34 +1,50 @@
 """Independent checker for verified_pgd certificates (``vpgd check PATH``).
 
-Audit notes.  This file imports only the standard library and python-flint (arb ball
-arithmetic); nothing from verified_pgd or from the prover.  It is one file of about 525
-lines (a fifth of them the statement texts).  Every formula it needs is written out here
-from docs/proofs.md.  It accepts a certificate only if
+Audit notes.  The checker is this file, :mod:`proofs_check.exact` (the exact normal form
+of the symbolic identities) and :mod:`proofs_check.strictjson` (bounded, strict file
+reading); together they import only the standard library and python-flint, nothing from
+verified_pgd or from the prover.  Every formula is written out here from docs/proofs.md.
+A certificate SET (a directory, ``check_set``) holds only if
 
-* the format, kind, prover version and statement are the ones this checker knows;
-* every stated enclosure is the canonical one: the tightest pair of grid points
-  (spacing 10^(E - digits + 1), E the decimal exponent of the value) around this
-  checker's own ball enclosure of the quantity -- so changing any bound is detected;
-* box lists tile their domain exactly (all edges exact decimals, volumes add up,
-  interiors disjoint) -- so moving any box edge is detected;
-* the per-box inequality holds in ball arithmetic on every box;
-* symbolic identities (derived by the prover with sympy) hold in ball arithmetic at
-  fixed sample points (a spot check: sympy's proof itself is trusted, not re-run).
+* its manifest names the problems (exact decimal teacher data, no repeats); for each the
+  checker itself decides which lemmas are required (all five numeric kinds when the
+  problem has a spurious minimum, decided exactly, else three), plus the five symbolic
+  kinds; a missing one fails with its name, a stray ``*.json`` file fails;
+* every certificate's ``id`` is its file name, and its ``problem`` is the manifest's
+  entry for that name, exactly;
+* each certificate holds on its own (``check_cert``): the format, kind, prover version
+  and statement are the ones this checker knows; every stated enclosure is the canonical
+  one (the tightest pair of grid points of spacing 10^(E - digits + 1) around this
+  checker's own ball enclosure), so changing any bound is detected; box lists tile their
+  domain exactly (exact decimals, volumes add up, interiors disjoint by sort and sweep);
+  the per-box inequality holds in ball arithmetic on every box; every symbolic identity
+  is PROVED exactly (zero normal form, antiderivatives for integrals; anything outside
+  the class is "not certifiable"), and the identities are the ones pinned by sha256 here.
 
-Parameters are exact decimal strings; they enter every enclosure, so changing one is
-detected.  Usage: ``python -m proofs_check.checker PATH...`` (exit 0 iff all hold).
+Every file is read strictly and with bounds (strictjson): one line per rejected file.
+Usage: ``python -m proofs_check.checker DIR`` or ``... FILE...``; exit 0 iff all hold,
+1 if a certificate is invalid or missing, 2 if an input is unusable (not a regular file).
 """
-import ast
+import hashlib
 import json
 import math
+import os
 import re
 import sys
+from dataclasses import dataclass
 from fractions import Fraction
 
 import flint
-from flint import acb, arb, arb_series, fmpq
+from flint import arb, fmpq
+
+from proofs_check import exact, strictjson
 
 FORMAT = "verified_pgd-certificate/1"
+SET_FORMAT = "verified_pgd-certificate-set/1"
+MANIFEST = "manifest.json"
+MAX_BOXES = 50_000              # per certificate, checked before any box is read
+MAX_PROBLEMS = 64               # per set
+MAX_DIM = 64                    # p and k
 PROVER = {"name": "proofs_check.prover", "version": "1"}
 DELTA = Fraction(1, 100)          # half-width of the excluded theta-neighbourhoods (no_critical)
 THETA_MAX = Fraction(16, 5)       # smoothness domain in theta: [0, 3.2] contains [0, pi]
@@ -58,6 +74,13 @@ STATEMENTS = {
              "Riemannian Hessian is >= mu/2.",
     "no_critical": "The Riemannian gradient norm is > 0 for every a in R^k whenever theta lies in "
                    "[1/100, theta_s - 1/100] or [theta_s + 1/100, pi - 1/100].",
+}
+SYMBOLIC_DIGESTS = {   # sha256 of each kind's statements (identities_digest); pinned here
+    "sym_moments": "8023d09a5e4aada816a3b01631a90fd7d40a51d9397bdc8fedf76ebd62b99037",
+    "sym_loss": "6757fff8610c4c41376e5cd8b0ebe8ba9e08d2f11f43d1073c8a8e346d69ac52",
+    "sym_gradient": "c189f5c8a3dae4cc4ec22ed4b4eaccfad227664e00f41affc5a25af8e7db915f",
+    "sym_critical": "37655ea65349335a43c0ef8675d6ddd360b2284b4f663d0d4851149247981ee3",
+    "sym_hessian": "e6d4bb0e24d4ad5226f60d85fd0d07bfa6c403f86c675e4761378dca71015f57",
 }
 SYMBOLIC_IDS = {
     "sym_moments": ["angular_1", "angular_2", "radial_2", "radial_3", "first_moment", "second_moment"],
@@ -133,10 +156,8 @@ class Model:
     """Teacher quantities in arb: s^2, s, |a*|^2, 1.a*, k, p, pi."""
 
     def __init__(self, problem):
-        need(isinstance(problem, dict) and set(problem) == {"w_star", "a_star"}, "problem: bad keys")
-        w = [dec(v, "w_star") for v in problem["w_star"]]
-        a = [dec(v, "a_star") for v in problem["a_star"]]
-        need(len(w) >= 2 and len(a) >= 1 and any(w), "problem: need p >= 2, k >= 1, w* != 0")
+        w, a = problem_values(problem)
+        need(any(w), "problem: need w* != 0")
         self.p, self.k = len(w), len(a)
         self.a = [ball(v) for v in a]
         self.s2 = ball(sum(v * v for v in w))
@@ -197,27 +218,89 @@ class Model:
 # ----------------------------------------------------------------------------- boxes
 
 def boxes_tile(boxes, domain, what):
-    """Boxes (lists of 2d decimal strings: lo_1, hi_1, lo_2, hi_2, ...) tile the domain."""
+    """Boxes (lists of 2d decimal strings: lo_1, hi_1, lo_2, hi_2, ...) tile the domain
+    (d = 1 or 2): inside it, volumes adding up exactly, interiors pairwise disjoint.
+    All edges are put on one common decimal scale 10^E, so every test below is on exact
+    integers; disjointness by sort and sweep, O(n log n) (n <= MAX_BOXES)."""
     need(isinstance(boxes, list) and boxes, f"{what}: no boxes")
+    need(len(boxes) <= MAX_BOXES, f"{what}: more than {MAX_BOXES} boxes")
     d = len(domain)
-    out = []
+    need(d in (1, 2), f"{what}: only 1- and 2-dimensional domains")
+    raw = []
     for b in boxes:
-        need(isinstance(b, list) and len(b) == 2 * d, f"{what}: bad box {b!r}")
-        e = [dec(v, what) for v in b]
-        iv = [(e[2 * i], e[2 * i + 1]) for i in range(d)]
-        need(all(domain[i][0] <= lo < hi <= domain[i][1] for i, (lo, hi) in enumerate(iv)),
-             f"{what}: box {b} empty or outside the domain")
-        out.append(iv)
+        need(isinstance(b, list) and len(b) == 2 * d, f"{what}: bad box {str(b)[:60]}")
+        raw.append([_scaled(v, what) for v in b])
+    dom = [_frac_scaled(q, what) for lo_hi in domain for q in lo_hi]
+    E = min(e for box in raw + [dom] for _, e in box)
+    pw = {}
+
+    def conv(me):
+        k = me[1] - E
+        if k not in pw:
+            pw[k] = 10 ** k
+        return me[0] * pw[k]
+    out = [[(conv(b[2 * i]), conv(b[2 * i + 1])) for i in range(d)] for b in raw]
+    dom = [(conv(dom[2 * i]), conv(dom[2 * i + 1])) for i in range(d)]
+    for b, iv in zip(boxes, out):
+        need(all(dom[i][0] <= lo < hi <= dom[i][1] for i, (lo, hi) in enumerate(iv)),
+             f"{what}: box {str(b)[:120]} empty or outside the domain")
     vol = lambda iv: math.prod(hi - lo for lo, hi in iv)
-    need(sum(vol(iv) for iv in out) == vol(domain), f"{what}: boxes do not cover the domain")
-    order = sorted(range(len(out)), key=lambda i: out[i][0][0])
-    for n, i in enumerate(order):   # sweep on the first coordinate: no two interiors overlap
-        for j in order[n + 1:]:
-            if out[j][0][0] >= out[i][0][1]:
-                break
-            need(not all(max(a[0], b[0]) < min(a[1], b[1]) for a, b in zip(out[i], out[j])),
-                 f"{what}: boxes overlap")
-    return [[arb_interval(lo, hi) for lo, hi in iv] for iv in out]
+    need(sum(vol(iv) for iv in out) == vol(dom), f"{what}: boxes do not cover the domain")
+    need(_disjoint(out), f"{what}: boxes overlap")
+    scale = fmpq(10) ** E if E >= 0 else 1 / fmpq(10) ** (-E)
+    cache = {}
+
+    def edge(v):
+        if v not in cache:
+            cache[v] = arb(fmpq(v) * scale)
+        return cache[v]
+    return [[edge(lo).union(edge(hi)) for lo, hi in iv] for iv in out]
+
+
+def _scaled(s, what):
+    """A decimal string as (m, e) with value m * 10^e, exactly."""
+    need(isinstance(s, str) and DECIMAL.fullmatch(s), f"{what}: expected a decimal string, got {str(s)[:40]!r}")
+    mant, _, exp = s.lower().partition("e")
+    ip, _, fp = mant.partition(".")
+    return int(ip + fp) if not ip.startswith("-") else -int(ip[1:] + fp), int(exp or 0) - len(fp)
+
+
+def _frac_scaled(q, what):
+    """A Fraction with a denominator 2^a 5^b as (m, e), m * 10^e = q."""
+    den, k = q.denominator, 0
+    while den % 10 == 0:
+        den //= 10
+        k += 1
+    while den % 2 == 0 or den % 5 == 0:
+        den //= 2 if den % 2 == 0 else 5
+        k += 1
+    need(den == 1, f"{what}: domain bound {q} is not a decimal")
+    return q.numerator * 10 ** k // q.denominator, -k
+
+
+def _disjoint(boxes):
+    """Whether the open boxes are pairwise disjoint (d = 1: sorted neighbours; d = 2: a sweep
+    in the first coordinate over an ordered list of the active second-coordinate intervals,
+    which are disjoint by induction, so a new one only needs its two neighbours checked)."""
+    if len(boxes[0]) == 1:
+        iv = sorted(b[0] for b in boxes)
+        return all(x[1] <= y[0] for x, y in zip(iv, iv[1:]))
+    import bisect
+    events = sorted([(b[0][1], 0, n) for n, b in enumerate(boxes)]      # removals first at a tie:
+                    + [(b[0][0], 1, n) for n, b in enumerate(boxes)])   # touching boxes do not meet
+    active = []                                                          # sorted (lo, hi, n)
+    for _, insert, n in events:
+        key = (boxes[n][1][0], boxes[n][1][1], n)
+        j = bisect.bisect_left(active, key)
+        if not insert:
+            del active[j]
+            continue
+        if j > 0 and active[j - 1][1] > key[0]:
+            return False
+        if j < len(active) and active[j][0] < key[1]:
+            return False
+        active.insert(j, key)
+    return True
 
 
 def arb_interval(lo, hi):
@@ -356,113 +439,39 @@ def check_no_critical(m, cl, boxes, dg):
 
 # ----------------------------------------------------------------------------- symbolic kinds
 
-FUNCS = {"sin", "cos", "exp", "sqrt", "erf"}
-
-
-def evaluate(node, env):
-    """Evaluate a whitelisted expression AST on arb / arb_series / acb values."""
-    if isinstance(node, ast.Expression):
-        return evaluate(node.body, env)
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return arb(node.value)
-    if isinstance(node, ast.Name):
-        if node.id == "pi":
-            return arb.pi()
-        need(node.id in env, f"unknown name {node.id}")
-        return env[node.id]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v = evaluate(node.operand, env)
-        return -v if isinstance(node.op, ast.USub) else v
-    if isinstance(node, ast.BinOp):
-        x, y = evaluate(node.left, env), evaluate(node.right, env)
-        ops = {ast.Add: lambda: x + y, ast.Sub: lambda: x - y, ast.Mult: lambda: x * y,
-               ast.Div: lambda: x / y, ast.Pow: lambda: _pow(x, node.right, y)}
-        need(type(node.op) in ops, "operator not allowed")
-        return ops[type(node.op)]()
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        f, args = node.func.id, node.args
-        if f in FUNCS and len(args) == 1:
-            return getattr(evaluate(args[0], env), f)()
-        if f == "Derivative":
-            return _derivative(args, env)
-        if f == "Integral" and len(args) == 2 and isinstance(args[1], ast.Tuple):
-            var, lo, hi = args[1].elts
-            need(isinstance(var, ast.Name), "Integral: variable")
-            a, b = evaluate(lo, env), evaluate(hi, env)
-            r = acb.integral(lambda z, _: evaluate(args[0], {**env, var.id: z}), a, b)
-            need(r.imag.contains(0), "Integral: not real")
-            return r.real
-    raise Reject(f"expression not allowed: {ast.dump(node)[:60]}")
-
-
-def _pow(x, right, y):
-    if isinstance(right, ast.Constant) or (isinstance(right, ast.UnaryOp) and isinstance(right.operand, ast.Constant)):
-        n = int(frac_of(y))
-        need(abs(n) <= 64, "power too large")
-        out = arb(1)
-        for _ in range(abs(n)):   # repeated product: arb's ** is nan on balls containing 0
-            out = out * x
-        return out if n >= 0 else 1 / out
-    raise Reject("only integer powers are allowed")
-
-
-def _derivative(args, env):
-    """Derivative(f, x), Derivative(f, x, y), Derivative(f, (x, 2)): first or second order."""
-    order = []
-    for a in args[1:]:
-        if isinstance(a, ast.Tuple):
-            need(isinstance(a.elts[0], ast.Name) and isinstance(a.elts[1], ast.Constant), "Derivative")
-            order += [a.elts[0].id] * int(a.elts[1].value)
-        else:
-            need(isinstance(a, ast.Name), "Derivative: variable")
-            order.append(a.id)
-    need(1 <= len(order) <= 2 and all(v in env for v in order), "Derivative: order or variable")
-
-    def coeff(direction, n):
-        e = {k: (arb_series([v, direction.get(k, 0)], prec=3) if k in direction else v)
-             for k, v in env.items()}
-        s = evaluate(args[0], e)
-        if not isinstance(s, arb_series):   # constant in the variable
-            return arb(0)
-        c = s.coeffs()
-        return c[n] if n < len(c) else arb(0)
-    if len(order) == 1:
-        return coeff({order[0]: 1}, 1)
-    x, y = order
-    if x == y:
-        return 2 * coeff({x: 1}, 2)
-    return coeff({x: 1, y: 1}, 2) - coeff({x: 1}, 2) - coeff({y: 1}, 2)
-
-
-def names_in(tree):
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    bound = {n.args[1].elts[0].id for n in calls if getattr(n.func, "id", "") == "Integral"}
-    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - bound - called - {"pi"}
+def identities_digest(ids):
+    """sha256 of the statements (name, vars, lhs, rhs) of a list of identities."""
+    rows = [[it["name"], it["vars"], it["lhs"], it["rhs"]] for it in ids]
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
 def check_symbolic(cert):
+    """Every identity proved exactly (proofs_check.exact), and the list is the checker's own."""
     ids = cert["identities"]
-    need(isinstance(ids, list) and [i.get("name") for i in ids if isinstance(i, dict)]
-         == SYMBOLIC_IDS[cert["kind"]], "identities: not the required list")
+    need(isinstance(ids, list) and all(isinstance(i, dict) for i in ids)
+         and [i.get("name") for i in ids] == SYMBOLIC_IDS[cert["kind"]], "identities: not the required list")
     for it in ids:
-        need(set(it) == {"name", "vars", "lhs", "rhs"}, f"{it['name']}: bad keys")
+        need(set(it) == {"name", "vars", "lhs", "rhs", "antiderivatives"}, f"{it['name']}: bad keys")
+    # The statements first (cheap), then their proofs: both must hold.
+    need(identities_digest(ids) == SYMBOLIC_DIGESTS[cert["kind"]],
+         "identities: not the statements this checker requires (sha256 differs)")
+    for it in ids:
+        name = it["name"]
+        v = it["vars"]
+        need(isinstance(v, list) and len(v) <= 24 and all(isinstance(x, str) for x in v)
+             and v == sorted(set(v)), f"{name}: vars must be a sorted list of at most 24 names")
         try:
-            lhs, rhs = (ast.parse(it[s], mode="eval") for s in ("lhs", "rhs"))
-        except (SyntaxError, TypeError):
-            raise Reject(f"{it['name']}: does not parse") from None
-        need(it["vars"] == sorted(names_in(lhs) | names_in(rhs)), f"{it['name']}: vars differ")
-        need(len(it["vars"]) <= 24, f"{it['name']}: too many variables")
-        for j in range(3):   # fixed points in [0.5, 3]; the 24 coordinates of each are distinct
-            env = {v: ball(Fraction((1009 * (i + 1) + 613 * (j + 1) * (i + 2)) % 1000 + 200, 400))
-                   for i, v in enumerate(it["vars"])}
-            d = evaluate(lhs, env) - evaluate(rhs, env)
-            need(isinstance(d, arb) and d.contains(0) and d.rad() < arb(2) ** -60,
-                 f"{it['name']}: lhs != rhs at a sample point ({d})")
-    return {"detail": f"{len(ids)} identities at 3 points each"}
+            trees = [exact.parse(it[side], f"{name} {side}") for side in ("lhs", "rhs")]
+            need(v == sorted(exact.names_in(trees[0]) | exact.names_in(trees[1])), f"{name}: vars differ")
+            exact.prove_identity(it["lhs"], it["rhs"], v, it["antiderivatives"], name)
+        except exact.Disproved as exc:
+            raise Reject(f"false identity: {exc}") from None
+        except exact.NotCertifiable as exc:
+            raise Reject(f"not certifiable: {exc}") from None
+    return {"detail": f"{len(ids)} identities proved exactly"}
 
 
-# ----------------------------------------------------------------------------- driver
+# ----------------------------------------------------------------------------- certificates
 
 NUMERIC = {"critical_points": ({"g_s", "theta_s", "a_bar", "a_s", "loss_spurious", "loss_saddle",
                                 "barrier"}, False, check_critical_points),
@@ -470,52 +479,253 @@ NUMERIC = {"critical_points": ({"g_s", "theta_s", "a_bar", "a_s", "loss_spurious
            "smoothness": ({"R", "c_max", "bound"}, True, check_smoothness),
            "basin": ({"mu", "K", "rho", "c_lo", "c_hi"}, True, check_basin),
            "no_critical": ({"theta_s", "pi_minus_delta", "s"}, True, check_no_critical)}
+ALWAYS = ("hessian_spectrum", "smoothness", "basin")          # every problem
+SPURIOUS = ("critical_points", "no_critical")                 # problems with a spurious minimum
+NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 def check_cert(cert):
-    """Raise Reject unless the certificate holds; return a dict with a 'detail' line."""
+    """Raise Reject unless the certificate holds on its own; return a dict with a 'detail'
+    line.  (Which certificates a set needs, and their problems: :func:`check_set`.)"""
     need(isinstance(cert, dict), "not a JSON object")
     need(cert.get("format") == FORMAT, "unknown format")
     need(cert.get("prover") == PROVER, "unknown prover or version")
     kind = cert.get("kind")
-    need(kind in STATEMENTS and cert.get("statement") == STATEMENTS[kind], "unknown kind or statement")
+    need(isinstance(kind, str) and kind in STATEMENTS and cert.get("statement") == STATEMENTS[kind],
+         "unknown kind or statement")
+    cid = cert.get("id")
+    need(isinstance(cid, str) and "." in cid and cid.split(".", 1)[1] == kind
+         and NAME.fullmatch(cid.split(".", 1)[0]), f"id: expected '<name>.{kind}'")
     old = flint.ctx.prec
     try:
         if kind in SYMBOLIC_IDS:
-            need(set(cert) == {"format", "prover", "kind", "statement", "identities"}, "bad keys")
-            flint.ctx.prec = 128
+            need(cid == f"symbolic.{kind}", f"id: expected 'symbolic.{kind}'")
+            need(set(cert) == {"format", "prover", "kind", "statement", "id", "identities"}, "bad keys")
             return check_symbolic(cert)
+        need(cid.split(".")[0] != "symbolic", "id: 'symbolic' names the symbolic certificates")
         claims, has_boxes, fn = NUMERIC[kind]
-        keys = {"format", "prover", "kind", "statement", "digits", "problem", "claims"}
+        keys = {"format", "prover", "kind", "statement", "id", "digits", "problem", "claims"}
         need(set(cert) == keys | ({"boxes"} if has_boxes else set()), "bad keys")
         dg = cert["digits"]
         need(type(dg) is int and 20 <= dg <= 60, "digits: expected an integer in [20, 60]")
         need(isinstance(cert["claims"], dict) and set(cert["claims"]) == claims, "claims: bad keys")
         flint.ctx.prec = int(dg * 3.33) + 80
         m = Model(cert["problem"])
+        need(kind in required_kinds(cert["problem"]), f"{kind}: not a lemma of this problem")
         args = (cert["boxes"],) if has_boxes else ()
         return fn(m, cert["claims"], *args, dg)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise Reject(f"malformed certificate ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError, AttributeError) as exc:
+        raise Reject(f"malformed certificate ({type(exc).__name__})") from None
     finally:
         flint.ctx.prec = old
 
 
-def check_file(path):
-    """(ok, kind, message) for one certificate file."""
+# ----------------------------------------------------------------------------- problems
+
+def problem_values(problem):
+    """(w*, a*) as exact Fractions, bounded; Reject unless well formed."""
+    need(isinstance(problem, dict) and set(problem) == {"w_star", "a_star"}, "problem: bad keys")
+    w, a = problem["w_star"], problem["a_star"]
+    need(isinstance(w, list) and isinstance(a, list) and 2 <= len(w) <= MAX_DIM and 1 <= len(a) <= MAX_DIM,
+         f"problem: need 2 <= p <= {MAX_DIM}, 1 <= k <= {MAX_DIM}")
+    return [dec(v, "w_star") for v in w], [dec(v, "a_star") for v in a]
+
+
+def has_spurious_minimum(problem):
+    """pi (1.a*)^2 < (k + pi - 1)|a*|^2, decided exactly (X = S^2 - A, Y = (k - 1) A: pi X < Y)."""
+    _, a = problem_values(problem)
+    A, S = sum(x * x for x in a), sum(a)
+    X, Y = S * S - A, (len(a) - 1) * A
+    if X <= 0:
+        return Y > 0 or X < 0
+    old = flint.ctx.prec
     try:
-        with open(path, encoding="utf-8") as fh:
-            cert = json.load(fh)
-    except (OSError, ValueError) as exc:
-        return False, "?", f"unreadable: {exc}"
+        for bits in (64, 256, 1024, 4096):   # pi is irrational: some precision decides
+            flint.ctx.prec = bits
+            d = arb.pi() - ball(Y / X)
+            if not d.contains(0):
+                return d < 0
+    finally:
+        flint.ctx.prec = old
+    raise Reject("problem: cannot decide whether it has a spurious minimum")
+
+
+def required_kinds(problem):
+    """The numeric lemmas the checker requires for a problem (its own list)."""
+    return ALWAYS + (SPURIOUS if has_spurious_minimum(problem) else ())
+
+
+def problem_digest(problem):
+    """sha256 of the exact teacher data (canonical: reduced fractions)."""
+    w, a = problem_values(problem)
+    text = "w_star=" + ",".join(map(str, w)) + ";a_star=" + ",".join(map(str, a))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- sets
+
+@dataclass(frozen=True)
+class FileResult:
+    """One certificate file: ``code`` 0 holds, 1 invalid, 2 unusable input."""
+    name: str
+    kind: str
+    code: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ProblemResult:
+    """The lemmas of one problem of a set (``problem`` is 'symbolic' for the identities)."""
+    problem: str
+    digest: str
+    dims: str
+    holds: tuple
+    fails: tuple
+    missing: tuple
+
+
+@dataclass(frozen=True)
+class SetResult:
+    files: tuple          # FileResult, one per *.json file (manifest included)
+    problems: tuple       # ProblemResult
+    code: int             # 0 every required lemma holds, 1 something invalid or missing, 2 unusable
+
+    @property
+    def ok(self):
+        return self.code == 0
+
+
+def load(path, root=None):
+    """(cert, None) or (None, FileResult-less (code, reason)) for one file."""
     try:
-        return True, cert.get("kind", "?"), check_cert(cert)["detail"]
+        return strictjson.load(path, root), None
+    except strictjson.Unusable as exc:
+        return None, (2, str(exc))
+    except strictjson.Invalid as exc:
+        return None, (1, str(exc))
+
+
+def read_manifest(directory):
+    """{name: problem dict} from the set's manifest; Reject (or an OSError-like code 2)."""
+    cert, err = load(os.path.join(directory, MANIFEST), directory)
+    if err:
+        return None, err
+    try:
+        need(set(cert) == {"format", "prover", "problems"}, "bad keys")
+        need(cert["format"] == SET_FORMAT, "unknown set format")
+        need(cert["prover"] == PROVER, "unknown prover or version")
+        probs = cert["problems"]
+        need(isinstance(probs, list) and 1 <= len(probs) <= MAX_PROBLEMS,
+             f"problems: expected a list of 1..{MAX_PROBLEMS}")
+        out, seen = {}, set()
+        for e in probs:
+            need(isinstance(e, dict) and set(e) == {"name", "w_star", "a_star"}, "problems: bad entry")
+            name = e["name"]
+            need(isinstance(name, str) and NAME.fullmatch(name) and name != "symbolic",
+                 f"problems: bad name {str(name)[:40]!r}")
+            need(name not in out, f"problems: duplicate name {name}")
+            prob = {"w_star": e["w_star"], "a_star": e["a_star"]}
+            dg = problem_digest(prob)
+            need(dg not in seen, f"problems: {name} repeats another problem's teacher data")
+            seen.add(dg)
+            out[name] = prob
+        return out, None
     except Reject as exc:
-        return False, cert.get("kind", "?") if isinstance(cert, dict) else "?", str(exc)
+        return None, (1, str(exc))
+
+
+def check_set(directory):
+    """Check a certificate directory: the manifest's problems, for each the checker's
+    required lemmas (missing ones named), each certificate bound to its problem by the
+    exact teacher data and to its file by its id, no stray *.json files."""
+    try:
+        names = sorted(e.name for e in os.scandir(directory) if e.name.endswith(".json"))
+    except OSError as exc:
+        return SetResult((FileResult(directory, "?", 2, exc.strerror or str(exc)),), (), 2)
+    problems, err = read_manifest(directory)
+    if err:
+        return SetResult((FileResult(MANIFEST, "manifest", err[0], err[1]),), (), err[0])
+    files = [FileResult(MANIFEST, "manifest", 0, f"{len(problems)} problems")]
+    expected = {f"symbolic.{k}": ("symbolic", k) for k in SYMBOLIC_IDS}
+    for pname, prob in problems.items():
+        try:
+            kinds = required_kinds(prob)
+        except Reject as exc:
+            files.append(FileResult(MANIFEST, "manifest", 1, f"{pname}: {exc}"))
+            continue
+        expected.update({f"{pname}.{k}": (pname, k) for k in kinds})
+    status = {}
+    for fname in names:
+        if fname == MANIFEST:
+            continue
+        stem = fname[:-len(".json")]
+        if stem not in expected:
+            files.append(FileResult(fname, "?", 1, "stray file: not a certificate this set requires"))
+            continue
+        pname, kind = expected[stem]
+        cert, err = load(os.path.join(directory, fname), directory)
+        if err is None:
+            try:
+                need(cert.get("id") == stem, f"id {str(cert.get('id'))[:40]!r} is not the file's {stem!r}")
+                if pname != "symbolic":
+                    need(cert.get("problem") == problems[pname],
+                         f"problem: not the teacher data of {pname} in the manifest")
+                need(cert.get("kind") == kind, f"kind: expected {kind}")
+                err = (0, check_cert(cert)["detail"])
+            except Reject as exc:
+                err = (1, str(exc))
+        files.append(FileResult(fname, kind, *err))
+        status[stem] = err[0] == 0
+    rows = []
+    for pname in ["symbolic"] + list(problems):
+        stems = [s for s, (p, _) in expected.items() if p == pname]
+        kinds = lambda ok: tuple(expected[s][1] for s in stems if status.get(s) is ok)
+        if pname == "symbolic":
+            dg, dims = "", "problem-independent"
+        else:
+            w, a = problem_values(problems[pname])
+            dg, dims = problem_digest(problems[pname]), f"p={len(w)} k={len(a)}"
+        rows.append(ProblemResult(pname, dg, dims, kinds(True), kinds(False),
+                                  tuple(expected[s][1] for s in stems if s not in status)))
+    code = max([f.code for f in files] + [1 if any(r.missing for r in rows) else 0])
+    return SetResult(tuple(files), tuple(rows), code)
+
+
+def check_file(path):
+    """(ok, kind, message) for one certificate file on its own (no set context)."""
+    cert, err = load(path)
+    if err:
+        return False, "?", err[1]
+    kind = cert.get("kind", "?") if isinstance(cert.get("kind"), str) else "?"
+    try:
+        return True, kind[:40], check_cert(cert)["detail"]
+    except Reject as exc:
+        return False, kind[:40], str(exc)
+
+
+def format_set(result):
+    """Lines of the report: per problem which lemmas hold, fail or are missing; then every
+    file that did not hold, one line each."""
+    lines, msg = [], {f.name: f.message for f in result.files}
+    for r in result.problems:
+        head = f"{r.problem} ({r.dims}{', sha256 ' + r.digest[:16] if r.digest else ''})"
+        lines.append(f"{head}: {len(r.holds)}/{len(r.holds) + len(r.fails) + len(r.missing)} lemmas hold")
+        lines += [f"  HOLDS    {k:17s} {msg.get(f'{r.problem}.{k}.json', '')}" for k in r.holds]
+        lines += [f"  FAILS    {k}" for k in r.fails]
+        lines += [f"  MISSING  {k}  ({r.problem}.{k}.json)" for k in r.missing]
+    for f in result.files:
+        if f.code:
+            lines.append(f"REJECTED {f.name}: {f.message}")
+    return lines
 
 
 def main(argv=None):
+    """``python -m proofs_check.checker DIR`` (a set) or ``FILE...`` (single certificates)."""
     paths = sys.argv[1:] if argv is None else argv
+    if len(paths) == 1 and os.path.isdir(paths[0]):
+        res = check_set(paths[0])
+        print("\n".join(format_set(res)))
+        return res.code
     results = [(p, *check_file(p)) for p in paths]
     for p, ok, kind, msg in results:
         print(f"{'PASS' if ok else 'FAIL'}  {kind:17s} {p}: {msg}")

@@ -18,23 +18,33 @@ from verified_pgd import theory
 from verified_pgd.problem import Problem
 
 from . import ball_certs, symbolic_certs
-from .checker import FORMAT, PROVER, STATEMENTS
+from .checker import FORMAT, MANIFEST, PROVER, SET_FORMAT, STATEMENTS
 
 DIGITS = 30
 NUMERIC_KINDS = list(ball_certs.BUILDERS)
 SYMBOLIC_KINDS = list(symbolic_certs.BUILDERS)
 
 
-def _header(kind):
-    return {"format": FORMAT, "prover": dict(PROVER), "kind": kind, "statement": STATEMENTS[kind]}
+def _header(kind, name="symbolic"):
+    """Format, prover, kind, statement and the certificate's identity in its set
+    (``<problem name>.<kind>``, also its file name)."""
+    return {"format": FORMAT, "prover": dict(PROVER), "kind": kind, "statement": STATEMENTS[kind],
+            "id": f"{name}.{kind}"}
 
 
 def symbolic_certificate(kind: str) -> dict:
     return {**_header(kind), "identities": symbolic_certs.BUILDERS[kind]()}
 
 
-def numeric_certificate(kind: str, problem: Problem, digits: int = DIGITS) -> dict:
-    return {**_header(kind), **ball_certs.build(kind, problem, digits)}
+def numeric_certificate(kind: str, problem: Problem, digits: int = DIGITS, name: str = "problem") -> dict:
+    return {**_header(kind, name), **ball_certs.build(kind, problem, digits)}
+
+
+def manifest(named_problems) -> dict:
+    """The set's problem entries: name and exact decimal teacher data (what each numeric
+    certificate must repeat exactly); the checker derives the required lemmas from them."""
+    return {"format": SET_FORMAT, "prover": dict(PROVER),
+            "problems": [{"name": name, **ball_certs._problem_dict(prob)} for name, prob in named_problems]}
 
 
 def write_json(path: Path, obj) -> None:
@@ -65,13 +75,14 @@ def random_problems(n: int, seed: int = 0) -> list:
 
 
 def prove_problem(problem: Problem, name: str, out_dir, digits: int = DIGITS) -> list:
+    # The prover's choice of kinds; the checker decides independently which are required.
     """Write the numeric certificates of one problem; returns the paths written."""
     out_dir = Path(out_dir)
     kinds = NUMERIC_KINDS if theory.has_spurious_minimum(problem) else ["hessian_spectrum", "smoothness", "basin"]
     paths = []
     for kind in kinds:
         path = out_dir / f"{name}.{kind}.json"
-        write_json(path, numeric_certificate(kind, problem, digits))
+        write_json(path, numeric_certificate(kind, problem, digits, name))
         paths.append(path)
     return paths
 
@@ -91,11 +102,12 @@ def prove_all(out_dir, problem: Problem | None = None, n_random: int = 2, seed: 
     and (``symbolic``) the problem-independent identities."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    named = [("default" if problem is None else "problem", Problem.default() if problem is None else problem)]
+    named += [(f"random{i}", prob) for i, prob in enumerate(random_problems(n_random, seed))]
     paths = []
-    name = "default" if problem is None else "problem"
-    paths += prove_problem(Problem.default() if problem is None else problem, name, out_dir, digits)
-    for i, prob in enumerate(random_problems(n_random, seed)):
-        paths += prove_problem(prob, f"random{i}", out_dir, digits)
+    for name, prob in named:
+        paths += prove_problem(prob, name, out_dir, digits)
     if symbolic:
         paths += prove_symbolic(out_dir)
-    return paths
+    write_json(out_dir / MANIFEST, manifest(named))   # last: a set without it does not check
+    return paths + [out_dir / MANIFEST]

@@ -1,7 +1,7 @@
 """Symbolic certificates: identities proved exactly with sympy.
 
 Each identity is written as two expression strings over named variables (the checker
-re-evaluates them in ball arithmetic).  The prover's proof is sympy's: the difference
+re-proves them exactly, :mod:`proofs_check.exact`); integrals carry an antiderivative.  The prover's proof is sympy's: the difference
 ``lhs - rhs`` (after ``doit()`` for integrals and derivatives) simplifies to 0.  The
 strings are our own literals, never user input.
 
@@ -36,13 +36,21 @@ def _is_zero(expr):
     return diff == 0
 
 
-def prove(name, lhs, rhs, parts=None):
+def prove(name, lhs, rhs, parts=None, antiderivatives=()):
     """Prove lhs == rhs with sympy and return the certificate entry (raises if it fails).
 
     With ``parts`` (lhs is the sum of their squares and rhs is "0"), each part is proved
-    to vanish, which is cheaper than expanding the sum of squares.
+    to vanish, which is cheaper than expanding the sum of squares.  ``antiderivatives``:
+    one (variable, F) per Integral of lhs then rhs (textual order); sympy checks dF/dx
+    against the integrand here, the checker re-proves it exactly.
     """
     L, R = parse(lhs), parse(rhs)
+    integrals = _integrals(lhs) + _integrals(rhs)
+    if len(integrals) != len(antiderivatives):
+        raise AssertionError(f"{name}: one antiderivative per Integral is needed")
+    for (var, F), integrand in zip(antiderivatives, integrals):
+        if not _is_zero(sp.diff(parse(F), _LOCALS[var]) - parse(integrand)):
+            raise AssertionError(f"{name}: the antiderivative {F} is wrong")
     if parts is not None:
         ok = R == 0 and all(_is_zero(parse(q).doit()) for q in parts)
         diff = 0 if ok else 1
@@ -52,7 +60,17 @@ def prove(name, lhs, rhs, parts=None):
         diff = sp.simplify(sp.expand_trig(diff))
     if diff != 0:
         raise AssertionError(f"{name}: sympy could not prove the identity")
-    return {"name": name, "vars": sorted(_names(lhs) | _names(rhs)), "lhs": lhs, "rhs": rhs}
+    return {"name": name, "vars": sorted(_names(lhs) | _names(rhs)), "lhs": lhs, "rhs": rhs,
+            "antiderivatives": [{"var": var, "F": F} for var, F in antiderivatives]}
+
+
+def _integrals(text):
+    """Integrand texts of the Integral calls of one expression, in textual order."""
+    import ast
+    tree = ast.parse(text, mode="eval")
+    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                    and getattr(n.func, "id", "") == "Integral"), key=lambda n: n.col_offset)
+    return [ast.unparse(n.args[0]) for n in calls]
 
 
 def _names(text):
@@ -122,14 +140,23 @@ def _grad_a(k, a, g):
 
 # --------------------------------------------------------------------------- certificates
 
+# Antiderivatives of the integrands (the certificate carries them; see docs/proofs.md).
+ANTI_COS = ("phi", "sin(phi)")
+# cos(phi) cos(phi - theta) = cos^2(phi) cos(theta) + sin(phi) cos(phi) sin(theta)
+ANTI_COS_COS = ("phi", "cos(theta)*(phi/2 + sin(phi)*cos(phi)/2) + sin(theta)*sin(phi)**2/2")
+ANTI_R2 = ("r", "sqrt(pi/2)*erf(r/sqrt(2)) - r*exp(-r**2/2)")
+ANTI_R3 = ("r", "-(r**2 + 2)*exp(-r**2/2)")
+
+
 def moments():
     out = [
-        prove("angular_1", "Integral(cos(phi), (phi, -pi/2, pi/2))", "2"),
+        prove("angular_1", "Integral(cos(phi), (phi, -pi/2, pi/2))", "2", antiderivatives=[ANTI_COS]),
         prove("angular_2", "Integral(cos(phi)*cos(phi - theta), (phi, theta - pi/2, pi/2))",
-              f"{G_THETA}/2"),
+              f"{G_THETA}/2", antiderivatives=[ANTI_COS_COS]),
         prove("radial_2", "Integral(r**2*exp(-r**2/2), (r, 0, T))",
-              "sqrt(pi/2)*erf(T/sqrt(2)) - T*exp(-T**2/2)"),
-        prove("radial_3", "Integral(r**3*exp(-r**2/2), (r, 0, T))", "2 - (T**2 + 2)*exp(-T**2/2)"),
+              "sqrt(pi/2)*erf(T/sqrt(2)) - T*exp(-T**2/2)", antiderivatives=[ANTI_R2]),
+        prove("radial_3", "Integral(r**3*exp(-r**2/2), (r, 0, T))", "2 - (T**2 + 2)*exp(-T**2/2)",
+              antiderivatives=[ANTI_R3]),
     ]
     T = _LOCALS["T"]
     # The radial integrals to infinity: the limits of the finite-T forms.
@@ -137,11 +164,11 @@ def moments():
     assert sp.limit(parse("2 - (T**2 + 2)*exp(-T**2/2)"), T, sp.oo) == 2
     # E relu(x.z) = (1/2pi) int int |x| r cos(phi) r e^{-r^2/2} dr dphi over cos(phi) > 0, u = |x|
     out.append(prove("first_moment", "u*Integral(cos(phi), (phi, -pi/2, pi/2))*sqrt(pi/2)/(2*pi)",
-                     "u/sqrt(2*pi)"))
+                     "u/sqrt(2*pi)", antiderivatives=[ANTI_COS]))
     # second moment: both factors positive for phi in (theta - pi/2, pi/2); radial integral = 2
     out.append(prove("second_moment",
                      "u*v*Integral(cos(phi)*cos(phi - theta), (phi, theta - pi/2, pi/2))*2/(2*pi)",
-                     f"u*v*{G_THETA}/(2*pi)"))
+                     f"u*v*{G_THETA}/(2*pi)", antiderivatives=[ANTI_COS_COS]))
     return out
 
 

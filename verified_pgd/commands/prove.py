@@ -3,7 +3,8 @@ from __future__ import annotations
 
 HELP = "write certificates of the landscape (critical points, barrier, Hessian, smoothness, basin)"
 DESCRIPTION = ("Write one JSON certificate per lemma for the default problem (or --problem FILE), "
-               "a few random problems and the problem-independent symbolic identities. "
+               "a few random problems and the problem-independent symbolic identities, and the set's "
+               "manifest.json (its problems' exact teacher data). "
                "Re-check them with `vpgd check DIR`.")
 
 
@@ -15,7 +16,8 @@ def add_arguments(parser):
                         help="number of random problems to certify as well (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random problems (default 0)")
     parser.add_argument("--no-symbolic", action="store_true",
-                        help="skip the problem-independent symbolic certificates")
+                        help="skip the problem-independent symbolic certificates (the set is then "
+                             "incomplete: `vpgd check` names them missing until symbolic.*.json are copied in)")
     parser.add_argument("--digits", type=int, default=30,
                         help="significant digits of every enclosure (20..60, default 30)")
 
