@@ -24,11 +24,12 @@ from pathlib import Path
 # the full suite also reaches the module through slower end-to-end tests.
 TARGETS = {
     "formulas": ("verified_pgd/formulas.py",
-                 ["tests/test_accuracy.py", "tests/test_symbolic.py", "tests/test_core_smoke.py"]),
+                 ["tests/test_accuracy.py", "tests/test_symbolic.py", "tests/test_core_smoke.py",
+                  "tests/test_blindspots_formulas.py"]),
     "backends": ("verified_pgd/backends.py",
                  ["tests/test_accuracy.py", "tests/test_solvers.py", "tests/test_blindspots_arb.py"]),
     "rng": ("verified_pgd/rng.py",
-            ["tests/test_blindspots_rng.py", "tests/test_solvers.py"]),
+            ["tests/test_blindspots_rng.py", "tests/test_blindspots_solver.py"]),
     "schedule": ("verified_pgd/schedule.py",
                  ["tests/test_schedule.py", "tests/test_blindspots_rng.py"]),
     "theory": ("verified_pgd/theory/*", ["tests/test_theory.py", "tests/test_escape.py"]),
