@@ -1,16 +1,15 @@
-"""Theory values whose existing tests compare with a copy of the implementation's formula
-(tests/test_theory.py::test_hessian_spectrum_matches_closed_form writes out the same
-closed spectrum; tests/test_property_convergence.py::test_design_stages_follow_from_the_constants
-recomputes local_steps with the design's own expression) — here against independent
-computations:
+"""Theory values against computations outside verified_pgd.theory.
 
-* theory.hessian_spectrum: the eigenvalues (with multiplicity) of vp.hessian at the
-  optimum restricted to the tangent space {dw . w_hat* = 0} x R^k; and at 40 digits, of
-  vp.hessian_mp restricted the same way (mpmath.eigsy);
-* the design's local stage: plain GD started on the boundary of the certified basin
-  (chart distance = basin_radius) reaches eps-success within local_steps; the stage is
-  not absurdly long either (GD needs more than a quarter of it: the measured ratio is
-  ~0.4, so the stage is sized within a factor ~2.5 of what GD needs).
+* theory.hessian_spectrum: the eigenvalues (with multiplicity) of the public vp.hessian at
+  the optimum restricted to a tangent basis built here ({dw . w_hat* = 0} x R^k); at 40
+  digits, of vp.hessian_mp (mpmath.eigsy).  (tests/test_theory.py compares it with the
+  closed-form spectrum; this adds the route through the public evaluator.)
+* the design's local stage: tests/test_property_convergence.py::
+  test_design_stages_follow_from_the_constants recomputes local_steps with the design's
+  own expression (a copied formula).  Here: plain GD started on the boundary of the
+  certified basin (chart distance = basin_radius) reaches eps-success within local_steps,
+  and the stage is not absurdly long (GD needs more than a quarter of it; measured ~0.4,
+  so this check only catches a stage too short, or more than ~2.5x too long).
 """
 import mpmath
 import numpy as np
