@@ -43,6 +43,9 @@ from verified_pgd.schedule import Schedule
     (lambda: Schedule([(True, 3)]), TypeError, "sigma: stage 0: expected a real number, got True"),
     (lambda: Schedule.from_dict({"x": 1}), ValueError, "schedule: expected a table with key 'stages'"),
     (lambda: Schedule.from_dict([[1.0, 2]]), ValueError, "schedule: expected a table with key 'stages'"),
+    (lambda: Schedule.from_dict({"stages": [[1.0, 2, 3]]}), ValueError,
+     "stages: stage 0 is not a (sigma, steps) pair: (1.0, 2, 3)"),
+    (lambda: Schedule.from_dict({"stages": [5]}), ValueError, "stages: stage 0 is not a (sigma, steps) pair: 5"),
     (lambda: Schedule([(1.0, 5)]).sigma_at(5), ValueError, "t: step 5 is outside the schedule [0, 5)"),
     (lambda: Schedule([(1.0, 5)]).sigma_at(-1), ValueError, "t: step -1 is outside the schedule [0, 5)"),
     (lambda: Schedule([(1.0, 5)]).sigma_at(1.0), TypeError, "t: expected an integer step, got 1.0"),
@@ -99,6 +102,8 @@ def test_piecewise_accepts_one_list_and_one_pair():
     assert Schedule.piecewise([(1.0, 3)]) == Schedule([(1.0, 3)])
     assert Schedule.piecewise((1.0, 3)) == Schedule([(1.0, 3)])
     assert Schedule.piecewise([[1.0, 3], [0.5, 2]]) == want
+    assert Schedule.piecewise(((1.0, 3), (0.5, 2))) == want          # one tuple of two pairs
+    assert Schedule.piecewise(((1.0, 3), (0.5, 2), (0.0, 1))) == Schedule([(1.0, 3), (0.5, 2), (0.0, 1)])
 
 
 def test_from_dict_roundtrip_and_sigmas():
@@ -145,6 +150,8 @@ def test_draw_block_is_the_streams_in_order_and_reuses_a_buffer():
     buf = np.full(100, np.nan)
     Z2 = rng.draw_block(rng.chain_generators(3, 0, 2), 4, 5, out=buf)
     assert np.array_equal(Z2, Z) and np.shares_memory(Z2, buf)
+    exact = np.full(2 * 4 * 5, np.nan)                                  # exactly the size needed
+    assert np.shares_memory(rng.draw_block(rng.chain_generators(3, 0, 2), 4, 5, out=exact), exact)
     small = np.empty(3)
     Z3 = rng.draw_block(rng.chain_generators(3, 0, 2), 4, 5, out=small)
     assert np.array_equal(Z3, Z) and not np.shares_memory(Z3, small)
@@ -161,3 +168,9 @@ def test_noise_from_normals_gaussian_and_ball():
         r = np.linalg.norm(v, axis=1)
         assert np.allclose(r, ndtr(u) ** (1 / d), rtol=1e-14, atol=0)
         assert np.allclose(v / r[:, None], zz / np.linalg.norm(zz, axis=1)[:, None], rtol=0, atol=1e-14)
+    # leading axes broadcast: a (chains, steps, record) block gives the rows' noise
+    z3 = g.standard_normal((3, 5, p + k + 2))
+    xi3, ep3 = rng.noise_from_normals(z3, p, k, True)
+    for i in range(3):
+        xi1, ep1 = rng.noise_from_normals(z3[i], p, k, True)
+        assert np.array_equal(xi3[i], xi1) and np.array_equal(ep3[i], ep1)
