@@ -33,15 +33,22 @@ TARGETS = {
     "schedule": ("verified_pgd/schedule.py",
                  ["tests/test_schedule.py", "tests/test_blindspots_rng.py"]),
     "theory": ("verified_pgd/theory/*", ["tests/test_theory.py", "tests/test_escape.py"]),
-    "solvers": ("verified_pgd/solvers.py",
+    # issue 12 moves the engines into verified_pgd/pgd/: both layouts are listed
+    "solvers": (["verified_pgd/solvers.py", "verified_pgd/pgd/*"],
                 ["tests/test_solvers.py", "tests/test_solvers_behaviour.py",
                  "tests/test_blindspots_solver.py", "tests/test_blindspots_arb.py"]),
-    "reduced": ("verified_pgd/reduced.py", ["tests/test_reduced.py"]),
+    "reduced": ("verified_pgd/reduced.py", ["tests/test_reduced.py", "tests/test_blindspots_reduced.py"]),
     "fastpath": ("verified_pgd/fastpath.py", ["tests/test_fastpath.py"]),
-    "claims": ("verified_pgd/claims.py", ["tests/test_claims.py", "tests/test_blindspots_claims.py"]),
+    "claims": (["verified_pgd/claims.py", "verified_pgd/claims/*"],
+               ["tests/test_claims.py", "tests/test_blindspots_claims.py"]),
     "experiments": ("verified_pgd/experiments/*",
                     ["tests/test_run.py", "tests/test_blindspots_report.py"]),
 }
+
+
+def _globs(module):
+    g = TARGETS[module][0]
+    return [g] if isinstance(g, str) else list(g)
 
 
 def main(argv=None) -> int:
@@ -65,11 +72,12 @@ def main(argv=None) -> int:
     cfg = configuration._load_config()
     names = []
     if args.modules:
-        cfg.only_mutate = [TARGETS[m][0] for m in args.modules]
+        globs = [g for m in args.modules for g in _globs(m)]
+        cfg.only_mutate = globs
         tests = sorted({t for m in args.modules for t in TARGETS[m][1] if Path(t).exists()})
         cfg.pytest_add_cli_args_test_selection = tests
-        for m in args.modules:
-            names.append(TARGETS[m][0].replace("/*", ".*").replace(".py", ".*").replace("/", "."))
+        # mutant names are dotted module paths: verified_pgd/rng.py -> verified_pgd.rng.*
+        names = [g.replace("/*", ".*").replace(".py", ".*").replace("/", ".") for g in globs]
     configuration._config = cfg
     from mutmut.__main__ import cli
     cli_args = ["run", "--max-children", str(args.max_children), *names]
