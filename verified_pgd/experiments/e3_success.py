@@ -5,7 +5,8 @@ Every method runs the same number of independent chains from the same random sta
 Reported per method: the fraction of chains whose *final* state is eps-successful
 (theta <= eps and relative a-error <= eps), the fraction that reached eps-success at
 some step, and the fraction that ended in the global basin (theta < theta_s), each with
-an exact 95% interval.
+an exact 95% interval.  A diverged chain (frozen at its last good state) is never a
+success, final or ever.
 """
 from __future__ import annotations
 
@@ -67,10 +68,12 @@ def analyse(conf, problem, results, out_dir) -> Section:
         th = np.array([x if x is not None else np.inf for r in part for x in r["theta"]])
         ae = np.array([x if x is not None else np.inf for r in part for x in r["a_error"]])
         hit = np.array([h for r in part for h in r["hit_step"]])
-        div = int(sum(d for r in part for d in r["diverged"]))
+        dv = np.array([d for r in part for d in r["diverged"]], dtype=bool)
+        div = int(dv.sum())
         n = th.size
-        final = int(np.sum((th <= eps) & (ae <= eps)))
-        ever = int(np.sum(hit >= 0))
+        # a diverged chain is frozen at its last good state: never a success
+        final = int(np.sum((th <= eps) & (ae <= eps) & ~dv))
+        ever = int(np.sum((hit >= 0) & ~dv))
         basin = int(np.sum(th < theta_basin))
         ci_f, ci_e, ci_b = (clopper_pearson(x, n) for x in (final, ever, basin))
         series[name] = {"n": n, "final_success": final, "final_ci": ci_f, "ever_success": ever,

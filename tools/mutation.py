@@ -1,0 +1,88 @@
+"""Mutation testing of verified_pgd with mutmut 3.x (docs/testing.md).  Not part of CI.
+
+    python -m tools.mutation                       # every target module, whole test suite
+    python -m tools.mutation formulas rng schedule # a focused run: those modules, their tests
+    python -m tools.mutation --max-children 2 formulas
+    mutmut results / mutmut show NAME              # afterwards: survivors, one mutant's diff
+
+mutmut copies ``verified_pgd/`` (and ``tests/``, ``pyproject.toml``, the ``also_copy``
+directories) into ``./mutants``, rewrites each function of a target module into a
+trampoline over its mutated variants, runs the selected tests once to learn which tests
+reach which function, then runs, for each mutant, only those tests.  The configuration
+is ``[tool.mutmut]`` in pyproject.toml; this script narrows its ``only_mutate`` and the
+test selection for a focused run (the machine has 2 cores), and passes mutant names
+``verified_pgd.<module>.*`` so only the named modules' mutants are run.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+# Module -> (source glob, tests that exercise it).  The tests are the fast, direct ones;
+# the full suite also reaches the module through slower end-to-end tests.
+TARGETS = {
+    "formulas": ("verified_pgd/formulas.py",
+                 ["tests/test_accuracy.py", "tests/test_symbolic.py", "tests/test_core_smoke.py",
+                  "tests/test_blindspots_formulas.py"]),
+    "backends": ("verified_pgd/backends.py",
+                 ["tests/test_accuracy.py", "tests/test_solvers.py", "tests/test_blindspots_arb.py"]),
+    "rng": ("verified_pgd/rng.py",
+            ["tests/test_blindspots_rng.py", "tests/test_blindspots_solver.py"]),
+    "schedule": ("verified_pgd/schedule.py",
+                 ["tests/test_schedule.py", "tests/test_blindspots_rng.py"]),
+    "theory": ("verified_pgd/theory/*", ["tests/test_theory.py", "tests/test_escape.py"]),
+    # issue 12 moves the engines into verified_pgd/pgd/: both layouts are listed
+    "solvers": (["verified_pgd/solvers.py", "verified_pgd/pgd/*"],
+                ["tests/test_solvers.py", "tests/test_solvers_behaviour.py",
+                 "tests/test_blindspots_solver.py", "tests/test_blindspots_arb.py"]),
+    "reduced": ("verified_pgd/reduced.py", ["tests/test_reduced.py", "tests/test_blindspots_reduced.py"]),
+    "fastpath": ("verified_pgd/fastpath.py", ["tests/test_fastpath.py"]),
+    "claims": (["verified_pgd/claims.py", "verified_pgd/claims/*"],
+               ["tests/test_claims.py", "tests/test_blindspots_claims.py"]),
+    "experiments": ("verified_pgd/experiments/*",
+                    ["tests/test_run.py", "tests/test_blindspots_report.py"]),
+}
+
+
+def _globs(module):
+    g = TARGETS[module][0]
+    return [g] if isinstance(g, str) else list(g)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tools.mutation", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("modules", nargs="*",
+                    help=f"modules to mutate (default: all of {', '.join(sorted(TARGETS))})")
+    ap.add_argument("--max-children", type=int, default=1,
+                    help="parallel mutant workers (default 1: the machine is shared)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep ./mutants from an earlier run (resume; default: start afresh)")
+    args = ap.parse_args(argv)
+    unknown = [m for m in args.modules if m not in TARGETS]
+    if unknown:
+        print(f"modules: unknown {unknown}; choose from {sorted(TARGETS)}", file=sys.stderr)
+        return 2
+    if not args.keep and Path("mutants").exists():
+        shutil.rmtree("mutants")
+
+    from mutmut import configuration
+    cfg = configuration._load_config()
+    names = []
+    if args.modules:
+        globs = [g for m in args.modules for g in _globs(m)]
+        cfg.only_mutate = globs
+        tests = sorted({t for m in args.modules for t in TARGETS[m][1] if Path(t).exists()})
+        cfg.pytest_add_cli_args_test_selection = tests
+        # mutant names are dotted module paths: verified_pgd/rng.py -> verified_pgd.rng.*
+        names = [g.replace("/*", ".*").replace(".py", ".*").replace("/", ".") for g in globs]
+    configuration._config = cfg
+    from mutmut.__main__ import cli
+    cli_args = ["run", "--max-children", str(args.max_children), *names]
+    return cli.main(cli_args, prog_name="mutmut", standalone_mode=False) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
