@@ -22,17 +22,9 @@ def add_arguments(parser):
 
 def load_problem(path):
     """A Problem from a TOML or JSON file (validated by Problem)."""
-    import json
-    import tomllib
-    from pathlib import Path
-
+    from verified_pgd._io import read_document
     from verified_pgd.problem import Problem
-    p = Path(path)
-    text = p.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"problem: cannot parse {path}: {exc}") from None
+    data = read_document(path, "problem")
     if isinstance(data, dict) and "problem" in data:
         data = data["problem"]
     return Problem.from_dict(data)
