@@ -119,13 +119,14 @@ def _int(text, flag):
 
 
 def summarize(task: dict, result: dict) -> dict:
+    from ..sweep import chain_successes
     n = result["chains"]
-    eps = task["solver"]["eps"]
-    final = [t is not None and e is not None and t <= eps and e <= eps
-             for t, e in zip(result["theta"], result["a_error"])]
+    final = chain_successes(result, task["solver"]["eps"])
+    # a chain that reached eps and diverged later is no success either
+    ever = [h >= 0 and not d for h, d in zip(result["hit_step"], result["diverged"])]
     return {"task": task, "result": result,
             "summary": {"chains": n, "final_success_rate": sum(final) / n,
-                        "ever_success_rate": sum(h >= 0 for h in result["hit_step"]) / n,
+                        "ever_success_rate": sum(ever) / n,
                         "diverged": int(sum(result["diverged"]))}}
 
 
@@ -141,4 +142,11 @@ def main(args) -> int:
         atomic_write(args.out, text)
     else:
         sys.stdout.write(text)
+    bad = doc["summary"]["diverged"]
+    nonfinite = sum(x is None for x in doc["result"]["loss"])
+    if bad or nonfinite:
+        # not a silent success: the JSON says which chains, the exit code says "failed"
+        print(f"vpgd solve: {bad} of {doc['summary']['chains']} chain(s) diverged, "
+              f"{nonfinite} final loss(es) not finite (counted as failures)", file=sys.stderr)
+        return 1
     return 0
