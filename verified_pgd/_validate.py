@@ -191,3 +191,13 @@ def finite_result(out, what: str, inputs) -> None:
     names = ", ".join(big or inputs)
     raise ValueError(f"{names}: values too large: {what} overflows float64 "
                      f"(use {what}_mp for high precision)")
+
+
+def check_choice(value, name: str, choices):
+    """``value`` if it is one of ``choices`` (strings); arrays and other unhashables get a
+    message naming the parameter instead of numpy's 'truth value is ambiguous'."""
+    if not isinstance(value, str) or value not in choices:
+        shown = repr(value) if isinstance(value, (str, int, float, type(None))) else \
+            f"a {type(value).__name__}"
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {shown}")
+    return value

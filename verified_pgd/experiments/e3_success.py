@@ -67,10 +67,12 @@ def analyse(conf, problem, results, out_dir) -> Section:
         th = np.array([x if x is not None else np.inf for r in part for x in r["theta"]])
         ae = np.array([x if x is not None else np.inf for r in part for x in r["a_error"]])
         hit = np.array([h for r in part for h in r["hit_step"]])
-        div = int(sum(d for r in part for d in r["diverged"]))
+        dv = np.array([bool(d) for r in part for d in r["diverged"]], dtype=bool)
+        div = int(dv.sum())
         n = th.size
-        final = int(np.sum((th <= eps) & (ae <= eps)))
-        ever = int(np.sum(hit >= 0))
+        # a diverged chain is never a success, whatever its recorded values
+        final = int(np.sum((th <= eps) & (ae <= eps) & ~dv))
+        ever = int(np.sum((hit >= 0) & ~dv))
         basin = int(np.sum(th < theta_basin))
         ci_f, ci_e, ci_b = (clopper_pearson(x, n) for x in (final, ever, basin))
         series[name] = {"n": n, "final_success": final, "final_ci": ci_f, "ever_success": ever,
