@@ -62,7 +62,8 @@ def _stages(text):
 def build_task(args) -> dict:
     """The validated task the flags and the optional file describe."""
     from .. import config as cfg
-    raw = cfg.read_toml(args.config) if args.config else {}
+    from .._io import read_toml
+    raw = read_toml(args.config, "config") if args.config else {}
     if not isinstance(raw, dict):
         raise ValueError("config: expected a TOML document")
     raw.setdefault("solver", {})
