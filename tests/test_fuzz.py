@@ -396,7 +396,7 @@ def test_claim_expressions(text):
     env = {"k": 2, "eta": 0.3, "C": 1.5, "barrier": 0.01, "pi": math.pi}
     try:
         e = parse_expression(text, set(env))
-        v = e.evaluate(env)
+        v = e.value(env)
     except ClaimError as exc:
         assert "\n" not in str(exc)
         return

@@ -99,7 +99,7 @@ LIMITS = {
     "chains": 10**7,
     "dimension": 100_000,      # p and k
     "grid": 1_000_000,         # grid points / sweep tasks, counted before expansion
-    "dps": 5_000,              # mpmath decimal digits
+    "dps": 10_000,             # mpmath decimal digits (as config solver.precision)
     "arb_bits": 20_000,        # arb working precision in bits
     "workers": 64,             # local worker processes (also <= 8 x cores)
 }
