@@ -120,7 +120,7 @@ def parse_expression(text, allowed_names=None, where="bound") -> Expression:
             v = node.value
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ClaimError(f"{where}: constant {v!r} is not allowed (numbers only)")
-            if isinstance(v, int) and v.bit_length() > 1000:   # float() would overflow
+            if isinstance(v, int) and v.bit_length() > 1023 and math.isinf(_as_float(v)):
                 raise ClaimError(f"{where}: number literal with {len(str(v))} digits is "
                                  "too large for float64")
             return
@@ -168,6 +168,13 @@ def parse_expression(text, allowed_names=None, where="bound") -> Expression:
 
     check(tree.body, 0)
     return Expression(text.strip(), tree, names)
+
+
+def _as_float(v) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
 
 
 def _eval(node, env):
