@@ -449,8 +449,10 @@ def test_api_named_parameters():
     assert small.w_hat_star.tolist() == [1.0, 0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="^a_star: must be non-zero"):
         vp.Problem([1, 0, 0, 0], [0, 0, 0, 0])
-    with pytest.raises(ValueError, match="^max_stages"):
-        from verified_pgd.strategies import schedules
+    import warnings
+    from verified_pgd.strategies import schedules
+    with pytest.raises(ValueError, match="^max_stages"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")        # .example() outside @given is intended here
         schedules(max_stages=0).example()
     from verified_pgd._validate import check_choice
     with pytest.raises(ValueError, match="^noise: "):

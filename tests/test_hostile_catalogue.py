@@ -222,3 +222,17 @@ def test_claims_grid_points_bounded(tmp_path):
         "a_norm = [" + ", ".join(["1.0"] * 1000) + "]\n"
     (tmp_path / "c.toml").write_text(text)
     one_line_error(["claims", "c.toml"], tmp_path, "1100000 points", "VPGD_MAX_GRID")
+
+
+def test_solve_and_run_outputs_never_overwrite_their_config(tmp_path):
+    (tmp_path / "t.toml").write_text(BASE_TASK)
+    one_line_error(["solve", "--config", "t.toml", "--out", "t.toml"], tmp_path,
+                   "same file as --config")
+    assert (tmp_path / "t.toml").read_text() == BASE_TASK
+    rc, _, err = cli(["solve", "--config", "t.toml", "--out", "o.json"], tmp_path)
+    assert rc == 0, err                                              # control
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "report.md").write_text("[run]\n")
+    one_line_error(["run", "--quick", "--config", "r/report.md", "--out", "r"], tmp_path,
+                   "same file as --config")
+    assert (tmp_path / "r" / "report.md").read_text() == "[run]\n"

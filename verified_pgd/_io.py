@@ -232,3 +232,19 @@ def read_document(path, what: str = "file"):
     if Path(path).suffix.lower() == ".json":
         return read_json(path, what)
     return read_toml(path, what)
+
+
+def same_file(a, b) -> bool:
+    """Do paths ``a`` and ``b`` name the same file (existing or not)?"""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check_output(out, out_name: str, inputs) -> None:
+    """Refuse an output path that is one of the inputs (``{name: path}``; None skipped)."""
+    for name, path in inputs.items():
+        if path is not None and same_file(out, path):
+            raise InputError(f"{out_name}: {out} is the same file as {name}; refusing to "
+                             "overwrite an input — choose another path")

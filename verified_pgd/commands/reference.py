@@ -46,6 +46,9 @@ def main(args) -> int:
     from .._validate import check_dps, check_dps_cap
     from ..store import atomic_write
     dps = check_dps_cap(check_dps(args.dps), "--dps")
+    if args.out:
+        from .._io import check_output
+        check_output(args.out, "--out", {"--problem": args.problem})
     if args.problem:
         raw = read_toml(args.problem, "--problem")
         if not isinstance(raw.get("problem"), dict):

@@ -136,6 +136,9 @@ def main(args) -> int:
     import sys
     from ..store import atomic_write
     from ..sweep import run_task
+    from .._io import check_output
+    if args.out:
+        check_output(args.out, "--out", {"--config": args.config})
     task = build_task(args)
     doc = summarize(task, run_task(task))
     text = json.dumps(doc, indent=1, allow_nan=False) + "\n"

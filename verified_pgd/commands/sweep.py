@@ -59,17 +59,11 @@ def summary_rows(sweep, tasks, results):
     return [p for p, _ in sweep["axes"]] + ["chains", "success", "diverged", "median theta"], rows
 
 
-def _same_file(a, b) -> bool:
-    import os
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
 def check_paths(config, db, out) -> None:
     """Refuse outputs that would overwrite an input: the store, the config, each other."""
     from pathlib import Path
+
+    from .._io import same_file as _same_file
     for name, path, others in (("--db", db, [("CONFIG", config)]),
                                ("--out", out, [("CONFIG", config), ("--db", db)])):
         for other_name, other in others:
