@@ -236,3 +236,14 @@ def test_solve_and_run_outputs_never_overwrite_their_config(tmp_path):
     one_line_error(["run", "--quick", "--config", "r/report.md", "--out", "r"], tmp_path,
                    "same file as --config")
     assert (tmp_path / "r" / "report.md").read_text() == "[run]\n"
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["prove", "--random", "100000000", "--out", "c", "--no-symbolic"], ["random", "<= 100"]),
+    (["claims", "c.toml", "--chains", "1000000000"], ["--chains", "100000"]),
+    (["run", "--quick", "--workers", "100000", "--out", "r"], ["--workers", "VPGD_MAX_WORKERS"]),
+])
+def test_counts_on_the_command_line_are_capped(tmp_path, argv, words):
+    (tmp_path / "c.toml").write_text(CLAIM.format(bound="C", k="[2]"))
+    one_line_error(argv, tmp_path, *words)
+    assert not (tmp_path / "c").exists() and not (tmp_path / "r").exists()

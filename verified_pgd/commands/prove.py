@@ -7,6 +7,9 @@ DESCRIPTION = ("Write one JSON certificate per lemma for the default problem (or
                "Re-check them with `vpgd check DIR`.")
 
 
+MAX_RANDOM = 100
+
+
 def add_arguments(parser):
     parser.add_argument("--problem", metavar="FILE",
                         help="TOML or JSON file with w_star and a_star (top level or a [problem] table)")
@@ -35,6 +38,9 @@ def main(args) -> int:
 
     from verified_pgd._validate import check_int
     check_int(args.random, "random", minimum=0)
+    if args.random > MAX_RANDOM:
+        raise ValueError(f"random: must be <= {MAX_RANDOM} (each random problem is a full set "
+                         f"of certificates), got {args.random}")
     digits = check_int(args.digits, "digits", minimum=20)
     if digits > 60:
         raise ValueError(f"digits: must be <= 60, got {digits}")

@@ -53,8 +53,8 @@ def main(args) -> int:
     if args.print_default_config:
         sys.stdout.write(cfg.default_text())
         return 0
-    if args.workers < 1:
-        raise ValueError(f"--workers: must be >= 1, got {args.workers}")
+    from .._validate import check_workers
+    check_workers(args.workers, name="--workers")
     conf_raw_path = args.config
     conf = cfg.load_run(conf_raw_path, quick=args.quick)
     if args.seed is not None:
