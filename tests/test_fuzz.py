@@ -403,6 +403,37 @@ def test_claim_expressions(text):
     assert isinstance(v, float) and math.isfinite(v), (text, v)
 
 
+claim_tables = st.fixed_dictionaries(
+    {"name": st.sampled_from(["c", "", "x" * 50]),
+     "quantity": st.sampled_from(["barrier", "saddle_loss", "mu", "lam_max", "smoothness",
+                                  "schedule_length", "bogus"]),
+     "bound": expressions() | hostile_scalars},
+    optional={"relation": st.sampled_from(["<=", ">=", "<", ">", "=="]),
+              "constants": st.dictionaries(st.sampled_from(["C", "D"]), hostile_numbers,
+                                           max_size=2),
+              "grid": st.dictionaries(st.sampled_from(["k", "p", "s", "a_norm", "eta", "eps",
+                                                       "delta"]),
+                                      st.lists(hostile_numbers, min_size=0, max_size=3),
+                                      max_size=3),
+              "params": st.dictionaries(st.sampled_from(["k", "eta", "eps", "delta"]),
+                                        hostile_numbers, max_size=3),
+              "problem": hostile_values | st.fixed_dictionaries(
+                  {"w_star": st.lists(hostile_numbers, min_size=1, max_size=3),
+                   "a_star": st.lists(hostile_numbers, min_size=1, max_size=3)}),
+              "confidence": hostile_numbers, "seed": hostile_numbers})
+
+
+@settings(max_examples=40)
+@given(claims=st.lists(claim_tables, min_size=0, max_size=2))
+def test_claims_files(tmp_path_factory, claims):
+    """Deterministic claims (no PGD runs) with hostile fields: a verdict or one line."""
+    d = tmp_path_factory.mktemp("claims")
+    text = "".join("[[claim]]\n" + toml_doc(c) for c in claims)
+    (d / "c.toml").write_text(text)
+    rc, out, err, dt = run_cli(["claims", "c.toml"], d)
+    assert_contract(rc, out, err, dt, f"claims {text!r}")
+
+
 # --------------------------------------------------------------------------- API
 
 api_arrays = st.one_of(
