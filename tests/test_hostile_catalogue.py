@@ -247,3 +247,19 @@ def test_counts_on_the_command_line_are_capped(tmp_path, argv, words):
     (tmp_path / "c.toml").write_text(CLAIM.format(bound="C", k="[2]"))
     one_line_error(argv, tmp_path, *words)
     assert not (tmp_path / "c").exists() and not (tmp_path / "r").exists()
+
+
+def test_sweep_checks_every_task_size_before_running_any(tmp_path):
+    text = SWEEP.replace("eta = [0.05, 0.1]", "eta = [0.05, 0.1]\n[grid.schedule]\n"
+                         "steps = [20, 2000000000]")
+    (tmp_path / "g.toml").write_text(text)
+    one_line_error(["sweep", "g.toml", "--db", "s.sqlite"], tmp_path, "steps", "VPGD_MAX_STEPS")
+    import sqlite3
+    if (tmp_path / "s.sqlite").exists():
+        conn = sqlite3.connect(str(tmp_path / "s.sqlite"))
+        try:
+            n = conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
+        except sqlite3.OperationalError:
+            n = 0
+        conn.close()
+        assert n == 0, "a task ran before the size check of another"

@@ -92,6 +92,19 @@ def _json_ready(x):
     return x
 
 
+def check_task(task: dict):
+    """``(problem, schedule)`` of a validated task, after the size checks that must come
+    before any allocation: steps, chains, the recorded history, the precision."""
+    import verified_pgd as vp
+    problem = cfg.build_problem(task["problem"])
+    sol = task["solver"]
+    schedule = vp.Schedule(cfg.schedule_stages(task["schedule"], problem, sol["eta"]))
+    total = schedule.total_steps
+    check_history(total, sol["record_every"] or total, sol["chains"], "solver.record_every")
+    check_precision(sol["precision"], "solver.precision")
+    return problem, schedule
+
+
 def run_task(task: dict) -> dict:
     """Run one validated task and return its JSON-ready summary.
 
@@ -101,15 +114,10 @@ def run_task(task: dict) -> dict:
     per-chain ``theta``, ``loss``, ``a_error`` at the recorded steps).
     """
     import verified_pgd as vp
-    problem = cfg.build_problem(task["problem"])
+    problem, schedule = check_task(task)
     sol = task["solver"]
-    stages = cfg.schedule_stages(task["schedule"], problem, sol["eta"])
-    schedule = vp.Schedule(stages)
     total = schedule.total_steps
     record_every = sol["record_every"] or total
-    # sizes before anything is allocated (the history is (total / record_every + 1) x chains)
-    check_history(total, record_every, sol["chains"], "solver.record_every")
-    check_precision(sol["precision"], "solver.precision")
     w0, a0 = initial_state(problem, task["init"], sol["chains"], task["seed"])
     res = vp.pgd(problem, w0, a0, schedule, sol["eta"], seed=task["seed"], chains=sol["chains"],
                  normalized=sol["normalized"], noise=sol["noise"], gradient=sol["gradient"],

@@ -88,7 +88,7 @@ def main(args) -> int:
     from pathlib import Path
     from .. import config as cfg
     from ..store import Store, atomic_write
-    from ..sweep import expand, run_tasks
+    from ..sweep import check_task, expand, run_tasks
     from .._validate import check_workers
     check_workers(args.workers, name="--workers")
     stem = Path(args.config).stem
@@ -96,6 +96,8 @@ def main(args) -> int:
     out = Path(args.out) if args.out else Path(f"{stem}-results.json")
     check_paths(args.config, db, out)
     sweep = cfg.load_sweep(args.config)
+    for point in sweep["points"]:      # every size limit before the first task runs
+        check_task(point)
     tasks = expand(sweep)
     if out.parent and not out.parent.is_dir():
         raise OSError(f"--out: directory {out.parent} does not exist")
