@@ -263,3 +263,24 @@ def test_sweep_checks_every_task_size_before_running_any(tmp_path):
             n = 0
         conn.close()
         assert n == 0, "a task ran before the size check of another"
+
+
+@pytest.mark.parametrize("diverged", [True, False])
+def test_e3_never_counts_a_diverged_chain(tmp_path, diverged):
+    """Synthetic results whose final values look eps-successful: with the divergence flag
+    set they count as neither final nor ever success (control: without it, they all do)."""
+    from verified_pgd import config as cfg
+    from verified_pgd.experiments import e3_success as e3
+    conf = cfg.load_run(quick=True)
+    problem = cfg.build_problem(conf["problem"])
+    tasks = e3.plan(conf, problem)
+    results = [{"chains": t["solver"]["chains"], "steps": 10,
+                "theta": [0.0] * t["solver"]["chains"], "a_error": [0.0] * t["solver"]["chains"],
+                "loss": [0.0] * t["solver"]["chains"], "hit_step": [3] * t["solver"]["chains"],
+                "diverged": [diverged] * t["solver"]["chains"],
+                "diverged_step": [5 if diverged else -1] * t["solver"]["chains"]}
+               for t in tasks]
+    sec = e3.analyse(conf, problem, results, tmp_path)
+    for name, s in sec.data["methods"].items():
+        expect = 0 if diverged else s["n"]
+        assert s["final_success"] == expect and s["ever_success"] == expect, name
