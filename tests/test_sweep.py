@@ -181,4 +181,4 @@ def test_sweep_cli_user_errors_exit_2(tmp_path, capsys):
     assert main(["sweep", str(config), "--db", str(db)]) == 2
     assert "--resume" in capsys.readouterr().err
     assert main(["sweep", str(config), "--workers", "0"]) == 2
-    assert capsys.readouterr().err.strip() == "vpgd sweep: error: --workers: must be an integer >= 1, got 0"
+    assert capsys.readouterr().err.strip() == "vpgd sweep: error: --workers: must be >= 1, got 0"

@@ -151,8 +151,10 @@ def check_workers(workers, tasks: int | None = None, name: str = "workers") -> i
     """A worker count >= 1, at most 8 x cores (and the ``workers`` limit); the number of
     processes actually worth starting is ``min(workers, tasks)``."""
     import os
-    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
         raise ValueError(f"{name}: must be an integer >= 1, got {workers!r}")
+    if workers < 1:
+        raise ValueError(f"{name}: must be >= 1, got {workers}")
     cap = min(limit("workers"), 8 * (os.cpu_count() or 1))
     if "VPGD_MAX_WORKERS" in os.environ:
         cap = limit("workers")
