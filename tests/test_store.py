@@ -42,7 +42,7 @@ def test_uncommitted_transaction_leaves_no_row(tmp_path):
         st.put(SPEC, {"ok": 1})
     conn = sqlite3.connect(str(path), isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT INTO tasks VALUES ('half', 'h', 1, '{}', '{\"partial')")
+    conn.execute("INSERT INTO tasks VALUES ('half', 'h', 1, '{}', '{\"partial', 'c')")
     # no COMMIT: simulate the death of the writer by closing without committing
     conn.close()
     with Store(path) as st:
@@ -74,3 +74,38 @@ def test_atomic_write_replaces_whole_file_and_cleans_up(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_edited_row_is_refused_naming_the_task(tmp_path):
+    """An edited number in a stored result fails its checksum; the message names the task.
+    Negative control: the untouched row verifies."""
+    path = tmp_path / "s.sqlite"
+    with Store(path) as st:
+        key = st.put(SPEC, {"loss": [0.25]})
+        assert st.verify() == 1 and st.get(key) == {"loss": [0.25]}
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("UPDATE tasks SET result = '{\"loss\":[0.5]}'")
+    conn.close()
+    with Store(path) as st:
+        with pytest.raises(OSError, match=f"task {key[:16]} is damaged"):
+            st.get(key)
+        with pytest.raises(OSError, match="checksum"):
+            st.verify()
+
+
+def test_corrupted_page_is_one_line(tmp_path):
+    """Garbage over the table pages of a valid store: a one-line StoreError, not a
+    sqlite3.DatabaseError traceback."""
+    path = tmp_path / "s.sqlite"
+    with Store(path) as st:
+        for i in range(50):
+            st.put({**SPEC, "seed": i}, {"x": list(range(50))})
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for off in range(page, len(data), page):       # keep page 1 (the header)
+        data[off:off + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    with pytest.raises(OSError) as info:
+        with Store(path) as st:
+            st.verify()
+    assert str(info.value).startswith("db: ") and "\n" not in str(info.value)

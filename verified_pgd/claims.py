@@ -82,7 +82,17 @@ class Expression:
         return f"Expression({self.text!r})"
 
     def evaluate(self, env) -> float:
+        """The value in float64; overflow gives inf (the constant search relies on it)."""
         return _eval(self.tree.body, env)
+
+    def value(self, env, where="bound") -> float:
+        """:meth:`evaluate`, but a non-finite result is a ClaimError: a bound that
+        overflows float64 is no bound (it would make any claim hold)."""
+        v = self.evaluate(env)
+        if not math.isfinite(v):
+            raise ClaimError(f"{where}: {self.text[:60]!r} evaluates to {v} (overflows "
+                             "float64) at this point")
+        return v
 
 
 def parse_expression(text, allowed_names=None, where="bound") -> Expression:
@@ -110,6 +120,9 @@ def parse_expression(text, allowed_names=None, where="bound") -> Expression:
             v = node.value
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ClaimError(f"{where}: constant {v!r} is not allowed (numbers only)")
+            if isinstance(v, int) and v.bit_length() > 1023 and math.isinf(_as_float(v)):
+                raise ClaimError(f"{where}: number literal with {len(str(v))} digits is "
+                                 "too large for float64")
             return
         if isinstance(node, ast.Name):
             if node.id.startswith("_"):
@@ -157,6 +170,13 @@ def parse_expression(text, allowed_names=None, where="bound") -> Expression:
     return Expression(text.strip(), tree, names)
 
 
+def _as_float(v) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
+
+
 def _eval(node, env):
     if isinstance(node, ast.Constant):
         return float(node.value)
@@ -185,6 +205,8 @@ def _eval(node, env):
             return r
         except OverflowError:
             return math.inf
+        except ZeroDivisionError:               # 0.0 ** -1
+            raise ClaimError("bound: zero to a negative power") from None
     if isinstance(node, ast.Call):
         args = [_eval(a, env) for a in node.args]
         f = node.func.id
@@ -319,9 +341,29 @@ def _err(claim, msg):
 
 
 def _number(x, claim, what):
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(float(x)):
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise _err(claim, f"{what}: expected a finite number, got {x!r}")
+    try:
+        finite = math.isfinite(float(x))
+    except OverflowError:                     # a 400-digit integer
+        finite = False
+    if not finite:
+        raise _err(claim, f"{what}: expected a finite number, got {str(x)[:40]}")
     return float(x) if not isinstance(x, int) else x
+
+
+def _count(x, claim, what):
+    """k and p: whole numbers within the dimension limit (2.5 is refused, not truncated)."""
+    from ._validate import limit
+    x = _number(x, claim, what)
+    if isinstance(x, float):
+        if not x.is_integer():
+            raise _err(claim, f"{what}: expected an integer, got {x!r}")
+        x = int(x)
+    if not 1 <= x <= limit("dimension"):
+        raise _err(claim, f"{what}: expected an integer in [1, {limit('dimension')}], got {x} "
+                          "(set VPGD_MAX_DIMENSION to lift the upper limit)")
+    return x
 
 
 def _parse_claim(d, source, index):
@@ -350,11 +392,18 @@ def _parse_claim(d, source, index):
     for key, vals in grid.items():
         if not isinstance(vals, list) or not vals:
             raise _err(name, f"grid.{key}: expected a non-empty list")
-        g2[key] = [_number(v, name, f"grid.{key}") for v in vals]
+        conv = _count if key in ("k", "p") else _number
+        g2[key] = [conv(v, name, f"grid.{key}") for v in vals]
+    from ._validate import limit
+    n_points = math.prod(len(v) for v in g2.values())
+    if n_points > limit("grid"):
+        raise _err(name, f"grid: {n_points} points, more than the limit {limit('grid')} "
+                         "(set VPGD_MAX_GRID to lift it)")
     params = d.get("params", {})
     if not isinstance(params, dict):
         raise _err(name, "params: expected a table of numbers")
-    params = {k: _number(v, name, f"params.{k}") for k, v in params.items()}
+    params = {k: (_count if k in ("k", "p") else _number)(v, name, f"params.{k}")
+              for k, v in params.items()}
     overlap = (set(consts) & (set(g2) | set(params))) | (set(g2) & set(params))
     if overlap:
         raise _err(name, f"name(s) {sorted(overlap)} defined twice (constants/grid/params)")
@@ -419,16 +468,16 @@ def _check_problem_spec(spec, name):
         raise _err(name, f"problem.family: only 'alternating' is known, got {spec.get('family')!r}")
     for key in ("k", "p", "s", "a_norm"):
         if key in spec:
-            _number(spec[key], name, f"problem.{key}")
+            (_count if key in ("k", "p") else _number)(spec[key], name, f"problem.{key}")
 
 
 def parse_claims(text: str, source: str = "<string>") -> list:
     """Parse TOML text into a list of :class:`Claim` (ClaimError on anything malformed)."""
-    import tomllib
+    from ._io import InputError, loads_toml
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ClaimError(f"{source}: not valid TOML ({exc})") from None
+        doc = loads_toml(text, source)
+    except InputError as exc:
+        raise ClaimError(str(exc).replace("invalid TOML", "not valid TOML", 1)) from None
     unknown = set(doc) - {"claim"}
     if unknown:
         raise ClaimError(f"{source}: unknown top-level key(s) {sorted(unknown)} "
@@ -442,11 +491,11 @@ def parse_claims(text: str, source: str = "<string>") -> list:
 def load_claims(path) -> list:
     """Read and parse a claims file."""
     from pathlib import Path
-    p = Path(path)
+    from ._io import InputError, read_text
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ClaimError(f"{path}: not UTF-8 text") from None
+        text = read_text(Path(path), "claims")
+    except InputError as exc:
+        raise ClaimError(str(exc)) from None
     return parse_claims(text, str(path))
 
 
@@ -685,7 +734,10 @@ def check_claim(claim: Claim) -> list:
     for point in claim.points():
         problem = build_problem(claim.problem, point)
         env = _env(claim, point, problem)
-        b = claim.bound.evaluate(env)
+        try:
+            b = claim.bound.value(env)
+        except ClaimError as exc:
+            raise _err(claim.name, f"at {point}: {exc}") from None
         if claim.quantity in DETERMINISTIC:
             out.append(_check_deterministic(claim, point, problem, env, b))
         else:
@@ -733,7 +785,7 @@ def _check_statistical(claim, point, problem, env, b):
                            claim.confidence, "clopper-pearson", claim.fit, limit,
                            kind if claim.fit else None, f"{succ}/{n} successes; {note}")
     # steps_to_eps / escape_time: P(X rel b) >= q.
-    q = (claim.probability.evaluate(env) if claim.probability is not None
+    q = (claim.probability.value(env, "probability") if claim.probability is not None
          else 1.0 - float(point["delta"]) if "delta" in point else 0.5)
     if not 0 < q <= 1:
         raise ValueError(f"claim {claim.name!r}: probability must lie in (0, 1], got {q}")

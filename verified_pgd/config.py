@@ -456,18 +456,10 @@ def merge(base, override):
 
 
 def read_toml(path) -> dict:
-    """Parse a TOML file; OSError and syntax errors become one-line messages."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise OSError(f"config: cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"config: {path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config: {path}: invalid TOML ({exc})") from None
+    """Parse a TOML file through the bounded reader (:mod:`verified_pgd._io`: regular
+    files only, size and nesting limits); every failure is a one-line message."""
+    from ._io import read_toml as bounded_read_toml
+    return bounded_read_toml(path, "config")
 
 
 def default_text() -> str:
@@ -490,6 +482,9 @@ def load_run(path=None, *, quick=False) -> dict:
     quick_table = raw.pop("quick", {})
     _table(quick_table, "quick", {"seed", "problem", "run", "experiments"})
     if quick:
+        # the user's values are validated as they are, before [quick] may replace them:
+        # --quick must reject what the full run rejects
+        validate_run(raw)
         raw = merge(raw, quick_table)
     return validate_run(raw)
 
@@ -536,6 +531,11 @@ def load_sweep(path) -> dict:
     validate_task(base, "task")
     grid = _table(raw.get("grid", {}), "grid", {"problem", "init", "schedule", "solver"})
     axes = _grid_leaves(grid)
+    from ._validate import limit
+    n_tasks = math.prod(len(values) for _, values in axes) * replicates
+    if n_tasks > limit("grid"):
+        raise _err("grid", f"expands to {n_tasks} tasks, more than the limit {limit('grid')} "
+                           "(counted before expansion; set VPGD_MAX_GRID to lift it)")
     points = [copy.deepcopy(base)]
     for dotted, values in axes:
         new = []
@@ -551,7 +551,5 @@ def load_sweep(path) -> dict:
                 new.append(q)
         points = new
     tasks = [validate_task(pt, "task") for pt in points]
-    if len(tasks) * replicates > 1_000_000:
-        raise _err("grid", f"expands to {len(tasks) * replicates} tasks (limit 1000000)")
     return {"seed": seed, "replicates": replicates,
             "axes": [(p, v) for p, v in axes], "points": tasks}

@@ -103,7 +103,10 @@ def escape_times(problem, sigma, eta, *, chains=200, horizon=10_000, seed=0,
         left = th < th_s
         first = np.argmax(left, axis=0)
         ok = left[first, np.arange(n)]
-        out[c0:c0 + n] = np.where(ok, res.history.step[first].astype(float), np.inf)
+        t_esc = res.history.step[first]
+        # an "escape" at or after the chain's divergence is no escape: censored (inf)
+        ok &= ~(res.diverged & (res.diverged_step <= t_esc))
+        out[c0:c0 + n] = np.where(ok, t_esc.astype(float), np.inf)
     out.setflags(write=False)
     return EscapeSample(out, sigma, eta, eta * sigma * sigma / 2, dL, th_s, horizon,
                         record_every, seed)

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Set
 import numpy as np
 
 from . import formulas
-from ._validate import as_float_array, check_dps, check_last_dim, check_nonzero_w
+from ._validate import (as_float_array, check_dps, check_dps_cap, check_last_dim,
+                        check_nonzero_w, finite_result)
 from .backends import Arb, Float64, MPMath
 from .problem import Problem
 
@@ -44,7 +45,9 @@ def loss(prob: Problem, w, a) -> np.ndarray:
     result has the broadcast batch shape (a Python float for unbatched input).
     """
     w, a = _f64_inputs(prob, w, a)
-    out = formulas.loss(_F64, prob.w_hat_star, prob.a_star, prob.s, w, a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = formulas.loss(_F64, prob.w_hat_star, prob.a_star, prob.s, w, a)
+    finite_result(out, "loss", {"w": w, "a": a})
     return out[()] if np.ndim(out) == 0 else out
 
 
@@ -56,7 +59,10 @@ def grad(prob: Problem, w, a, *, riemannian: bool = False):
     """
     w, a = _f64_inputs(prob, w, a)
     bshape = np.broadcast_shapes(w.shape[:-1], a.shape[:-1])
-    g_w, g_a = formulas.grad(_F64, prob.w_hat_star, prob.a_star, prob.s, w, a, riemannian=riemannian)
+    with np.errstate(over="ignore", invalid="ignore"):
+        g_w, g_a = formulas.grad(_F64, prob.w_hat_star, prob.a_star, prob.s, w, a,
+                                 riemannian=riemannian)
+    finite_result((g_w, g_a), "grad", {"w": w, "a": a})
     return (np.broadcast_to(g_w, bshape + (prob.p,)).copy(),
             np.broadcast_to(g_a, bshape + (prob.k,)).copy())
 
@@ -68,8 +74,11 @@ def hessian(prob: Problem, w, a, *, riemannian: bool = False) -> np.ndarray:
     :func:`verified_pgd.formulas.hessian`).
     """
     w, a = _f64_inputs(prob, w, a)
-    return np.array(formulas.hessian(_F64, prob.w_hat_star, prob.a_star, prob.s, w, a,
-                                     riemannian=riemannian), dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        H = np.array(formulas.hessian(_F64, prob.w_hat_star, prob.a_star, prob.s, w, a,
+                                      riemannian=riemannian), dtype=np.float64)
+    finite_result(H, "hessian", {"w": w, "a": a})
+    return H
 
 
 def theta(prob: Problem, w) -> np.ndarray:
@@ -118,7 +127,7 @@ class _MPInputs:
     def __init__(self, prob, w, a, dps):
         import mpmath
         _check_problem(prob)
-        self.dps = check_dps(dps)
+        self.dps = check_dps_cap(check_dps(dps))
         self.mpmath = mpmath
         self.ctx = mpmath.workdps(self.dps)
         self.prob, self.w, self.a = prob, w, a

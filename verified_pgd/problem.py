@@ -5,7 +5,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_vector
+from ._validate import as_vector, check_size
+
+# |w*| and |a*| s stay where their squares are normal float64 numbers.
+_S_MIN = 1e-150
+_S_MAX = 1e150
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,15 +41,31 @@ class Problem:
     def __post_init__(self):
         w = as_vector(self.w_star, "w_star")
         a = as_vector(self.a_star, "a_star")
-        with np.errstate(over="ignore"):
-            s = float(np.sqrt(np.sum(w * w)))
-        if s == 0.0:
+        check_size(w.size, "w_star", "dimension")
+        check_size(a.size, "a_star", "dimension")
+        # |w*| from the rescaled vector: exact-ish for any magnitude (no under/overflow of
+        # the squares), so w_hat* keeps full precision even for |w*| ~ 1e-160.
+        scale = float(np.max(np.abs(w)))
+        if scale == 0.0:
             raise ValueError("w_star: must be non-zero (s = |w_star| > 0)")
-        if not np.isfinite(s):
-            raise ValueError("w_star: |w_star| overflows float64; rescale the problem")
+        unit = w / scale
+        r = float(np.sqrt(np.sum(unit * unit)))
+        s = scale * r
+        if not (_S_MIN <= s <= _S_MAX):
+            raise ValueError(f"w_star: |w_star| = {s:.3g} is outside [{_S_MIN:g}, {_S_MAX:g}]: "
+                             "s^2 leaves float64's normal range and the loss loses precision; "
+                             "rescale the problem")
+        a_norm = float(np.max(np.abs(a)))
+        if a_norm == 0.0:
+            raise ValueError("a_star: must be non-zero (a* = 0 is the zero teacher: the "
+                             "loss does not depend on w* and no angle can be recovered)")
+        if a_norm * max(s, 1.0) > _S_MAX:
+            raise ValueError(f"a_star: max|a_star| * max(s, 1) = {a_norm * max(s, 1.0):.3g} "
+                             f"exceeds {_S_MAX:g}: the loss (|a*|^2 s^2 terms) overflows "
+                             "float64; rescale the problem")
         w.setflags(write=False)
         a.setflags(write=False)
-        w_hat = w / s
+        w_hat = unit / r
         w_hat.setflags(write=False)
         object.__setattr__(self, "w_star", w)
         object.__setattr__(self, "a_star", a)

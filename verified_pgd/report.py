@@ -12,6 +12,7 @@ import base64
 import html
 import json
 import math
+import numbers
 import re
 from pathlib import Path
 
@@ -36,9 +37,23 @@ def plain(x):
     return x
 
 
+def _check_finite_summaries(sections) -> None:
+    """A headline number that is inf/NaN means the run overflowed (e.g. a barrier of a
+    teacher too large for float64): refuse to write a report that shows it as a result."""
+    for sec in sections:
+        for key, value in sec.summary.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for v in values:
+                if isinstance(v, numbers.Real) and not math.isfinite(v):
+                    raise ValueError(f"report: {sec.id}.{key} is {v} (float64 overflow or a "
+                                     "failed run); not writing a report with it — rescale "
+                                     "the problem")
+
+
 def build(conf: dict, problem, sections, *, quick: bool) -> dict:
     """The results.json document."""
     from . import __version__
+    _check_finite_summaries(sections)
     return plain({"schema": SCHEMA, "vpgd_version": __version__, "quick": bool(quick),
             "seed": conf["seed"], "config": conf,
             "problem": {"w_star": [float(x) for x in problem.w_star],

@@ -18,7 +18,7 @@ import math
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: per-row checksum
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     config_hash TEXT NOT NULL,  -- sha256 of the spec without its seed
     seed INTEGER NOT NULL,
     spec TEXT NOT NULL,         -- canonical JSON
-    result TEXT NOT NULL        -- canonical JSON
+    result TEXT NOT NULL,       -- canonical JSON
+    checksum TEXT NOT NULL      -- sha256 of key, spec and result (row_checksum)
 );
 """
 
@@ -62,6 +63,20 @@ def task_key(spec: dict) -> str:
     return hashlib.sha256(canonical_json(spec).encode()).hexdigest()
 
 
+def row_checksum(key: str, spec_text: str, result_text: str) -> str:
+    """sha256 over a row's key, spec and result: an edited number or a truncated row no
+    longer matches, and is refused on resume and export (the task is named)."""
+    h = hashlib.sha256()
+    for part in (key, spec_text, result_text):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class StoreError(OSError):
+    """The store file is unreadable or one of its rows is damaged."""
+
+
 class Store:
     """An SQLite file of finished tasks.  Use as a context manager or call :meth:`close`."""
 
@@ -80,10 +95,14 @@ class Store:
                 self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                                   (str(SCHEMA_VERSION),))
             elif row[0] != str(SCHEMA_VERSION):
-                raise ValueError(f"db: {self.path} has schema version {row[0]}, "
-                                 f"expected {SCHEMA_VERSION}")
+                self.conn.close()
+                raise ValueError(f"db: {self.path} has schema version {row[0]}, expected "
+                                 f"{SCHEMA_VERSION} (written by another vpgd version; use a "
+                                 "new --db)")
         except sqlite3.DatabaseError as exc:
-            raise OSError(f"db: {self.path}: {exc}") from None
+            if getattr(self, "conn", None) is not None:
+                self.conn.close()
+            raise StoreError(f"db: {self.path}: not a usable store ({exc})") from None
 
     def __enter__(self):
         return self
@@ -94,36 +113,72 @@ class Store:
     def close(self):
         self.conn.close()
 
+    def _query(self, sql, args=()):
+        try:
+            return self.conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:   # a corrupted page, a file that is not a store
+            raise StoreError(f"db: {self.path}: unreadable store ({exc})") from None
+
     def finished_keys(self) -> set:
-        return {r[0] for r in self.conn.execute("SELECT key FROM tasks")}
+        return {r[0] for r in self._query("SELECT key FROM tasks")}
 
     def count(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
+        return self._query("SELECT COUNT(*) FROM tasks")[0][0]
+
+    def verify(self) -> int:
+        """Check every row's checksum and key; StoreError naming the first damaged task."""
+        n = 0
+        for key, spec, result, checksum in self._query(
+                "SELECT key, spec, result, checksum FROM tasks ORDER BY key"):
+            self._check_row(key, spec, result, checksum)
+            n += 1
+        return n
+
+    def _check_row(self, key, spec, result, checksum):
+        bad = None
+        if row_checksum(key, spec, result) != checksum:
+            bad = "its checksum does not match (the row was edited or damaged)"
+        else:
+            try:
+                if task_key(json.loads(spec)) != key:
+                    bad = "its key does not match its task spec"
+                elif not isinstance(json.loads(result), dict):
+                    bad = "its result is not a JSON object"
+            except ValueError:
+                bad = "it does not hold valid JSON"
+        if bad:
+            raise StoreError(f"db: {self.path}: task {key[:16]} is damaged: {bad}; delete "
+                             "the row (or the store) and resume to recompute it")
 
     def put(self, spec: dict, result: dict) -> str:
         """Record one finished task atomically (one transaction); returns its key."""
         key = task_key(spec)
-        row = (key, config_hash(spec), int(spec.get("seed", 0)), canonical_json(spec),
-               canonical_json(result))
+        spec_text, result_text = canonical_json(spec), canonical_json(result)
+        row = (key, config_hash(spec), int(spec.get("seed", 0)), spec_text, result_text,
+               row_checksum(key, spec_text, result_text))
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                self.conn.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?)", row)
+                self.conn.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)", row)
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
         except sqlite3.DatabaseError as exc:   # disk full, read-only file, ...
-            raise OSError(f"db: {self.path}: cannot record a result: {exc}") from None
+            raise StoreError(f"db: {self.path}: cannot record a result: {exc}") from None
         return key
 
     def get(self, key: str):
-        row = self.conn.execute("SELECT result FROM tasks WHERE key=?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        text = self.get_text(key)
+        return None if text is None else json.loads(text)
 
     def get_text(self, key: str):
-        row = self.conn.execute("SELECT result FROM tasks WHERE key=?", (key,)).fetchone()
-        return None if row is None else row[0]
+        """The stored result of ``key`` (verified against its checksum), or None."""
+        rows = self._query("SELECT key, spec, result, checksum FROM tasks WHERE key=?", (key,))
+        if not rows:
+            return None
+        self._check_row(*rows[0])
+        return rows[0][2]
 
 
 def atomic_write(path, data) -> None:

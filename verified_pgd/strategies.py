@@ -264,6 +264,9 @@ def schedules(draw, max_stages=4, sigma_max=1.0, max_steps=1000, final_zero=None
     >>> schedules(max_stages=3).example().total_steps >= 1   # doctest: +SKIP
     True
     """
+    from ._validate import check_int
+    check_int(max_stages, "max_stages", minimum=1)
+    check_int(max_steps, "max_steps", minimum=1)
     if not sigma_max > 0:
         raise ValueError(f"sigma_max: must be > 0, got {sigma_max!r}")
     n = draw(st.integers(1, max_stages))

@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 import numpy as np
 
 from . import config as cfg
+from ._validate import check_history, check_precision, check_workers
 from .store import canonical_json, finite_or_none, task_key
 
 # Entropy tag that separates random initialisations from the solver's noise streams
@@ -91,6 +92,19 @@ def _json_ready(x):
     return x
 
 
+def check_task(task: dict):
+    """``(problem, schedule)`` of a validated task, after the size checks that must come
+    before any allocation: steps, chains, the recorded history, the precision."""
+    import verified_pgd as vp
+    problem = cfg.build_problem(task["problem"])
+    sol = task["solver"]
+    schedule = vp.Schedule(cfg.schedule_stages(task["schedule"], problem, sol["eta"]))
+    total = schedule.total_steps
+    check_history(total, sol["record_every"] or total, sol["chains"], "solver.record_every")
+    check_precision(sol["precision"], "solver.precision")
+    return problem, schedule
+
+
 def run_task(task: dict) -> dict:
     """Run one validated task and return its JSON-ready summary.
 
@@ -100,13 +114,11 @@ def run_task(task: dict) -> dict:
     per-chain ``theta``, ``loss``, ``a_error`` at the recorded steps).
     """
     import verified_pgd as vp
-    problem = cfg.build_problem(task["problem"])
+    problem, schedule = check_task(task)
     sol = task["solver"]
-    stages = cfg.schedule_stages(task["schedule"], problem, sol["eta"])
-    schedule = vp.Schedule(stages)
-    w0, a0 = initial_state(problem, task["init"], sol["chains"], task["seed"])
     total = schedule.total_steps
     record_every = sol["record_every"] or total
+    w0, a0 = initial_state(problem, task["init"], sol["chains"], task["seed"])
     res = vp.pgd(problem, w0, a0, schedule, sol["eta"], seed=task["seed"], chains=sol["chains"],
                  normalized=sol["normalized"], noise=sol["noise"], gradient=sol["gradient"],
                  precision=sol["precision"], record_every=record_every, eps=sol["eps"])
@@ -120,6 +132,17 @@ def run_task(task: dict) -> dict:
         out["history"] = {"step": h.step.tolist(), "theta": h.theta.tolist(),
                           "loss": h.loss.tolist(), "a_error": h.a_error.tolist()}
     return json.loads(canonical_json(finite_or_none({k: _json_ready(v) for k, v in out.items()})))
+
+
+def chain_successes(result: dict, eps: float) -> list:
+    """Per chain: finished within eps in angle and a-error, and did not diverge.
+
+    A diverged chain, or one whose final values are not finite (stored as null), is never
+    a success, whatever its last recorded values were.
+    """
+    div = result.get("diverged") or [False] * len(result["theta"])
+    return [bool(t is not None and e is not None and not d and t <= eps and e <= eps)
+            for t, e, d in zip(result["theta"], result["a_error"], div)]
 
 
 # --------------------------------------------------------------------------- runners
@@ -139,8 +162,7 @@ def run_tasks(tasks, *, workers: int = 1, dask: str | None = None, store=None,
     processes).  With ``store``, finished tasks are read back instead of recomputed and
     every new result is committed as it arrives.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
+    check_workers(workers)
     keys = [task_key(t) for t in tasks]
     results = {}
     if store is not None:
@@ -178,13 +200,46 @@ def run_tasks(tasks, *, workers: int = 1, dask: str | None = None, store=None,
     return [results[k] for k in keys]
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: die with the parent, even when it is killed with SIGKILL.
+
+    On Linux the kernel sends SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG);
+    everywhere a daemon thread also polls the parent pid (re-parenting changes getppid),
+    so no worker is left blocked forever on a pipe nobody reads.
+    """
+    import os
+    import signal
+    import threading
+    import time
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)   # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch():
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(0.5)
+
+    if os.getppid() != parent_pid:      # the parent died before we got here
+        os._exit(1)
+    threading.Thread(target=watch, name="vpgd-parent-watchdog", daemon=True).start()
+
+
 def _run_processes(pending, workers, fn, finish):
     import multiprocessing
+    import os
     # spawn: workers start from a clean interpreter (no inherited threads or locks).
     ctx = multiprocessing.get_context("spawn")
+    workers = min(workers, len(pending))
     window = 4 * workers
     it = iter(pending)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with_parent,
+                             initargs=(os.getpid(),)) as ex:
         running = {}
 
         def fill():

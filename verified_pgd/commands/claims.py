@@ -37,8 +37,8 @@ def main(args) -> int:
     for f in args.files:
         claims.extend(load_claims(f))          # ClaimError (ValueError) -> exit 2
     if args.chains is not None:
-        if args.chains < 1:
-            raise ValueError(f"--chains: must be >= 1, got {args.chains}")
+        if not 1 <= args.chains <= 100_000:     # the same range as a claim's own chains
+            raise ValueError(f"--chains: must be an integer in [1, 100000], got {args.chains}")
         claims = [dataclasses.replace(c, chains=args.chains) for c in claims]
     results = []
     for c in claims:

@@ -8,6 +8,9 @@ DESCRIPTION = ("Write one JSON certificate per lemma for the default problem (or
                "Re-check them with `vpgd check DIR`.")
 
 
+MAX_RANDOM = 100
+
+
 def add_arguments(parser):
     parser.add_argument("--problem", metavar="FILE",
                         help="TOML or JSON file with w_star and a_star (top level or a [problem] table)")
@@ -24,17 +27,9 @@ def add_arguments(parser):
 
 def load_problem(path):
     """A Problem from a TOML or JSON file (validated by Problem)."""
-    import json
-    import tomllib
-    from pathlib import Path
-
+    from verified_pgd._io import read_document
     from verified_pgd.problem import Problem
-    p = Path(path)
-    text = p.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"problem: cannot parse {path}: {exc}") from None
+    data = read_document(path, "problem")
     if isinstance(data, dict) and "problem" in data:
         data = data["problem"]
     return Problem.from_dict(data)
@@ -45,6 +40,9 @@ def main(args) -> int:
 
     from verified_pgd._validate import check_int
     check_int(args.random, "random", minimum=0)
+    if args.random > MAX_RANDOM:
+        raise ValueError(f"random: must be <= {MAX_RANDOM} (each random problem is a full set "
+                         f"of certificates), got {args.random}")
     digits = check_int(args.digits, "digits", minimum=20)
     if digits > 60:
         raise ValueError(f"digits: must be <= 60, got {digits}")

@@ -42,12 +42,16 @@ def main(args) -> int:
     import verified_pgd as vp
     from .. import config as cfg
     from .. import theory
-    from .._validate import check_dps
+    from .._io import read_toml
+    from .._validate import check_dps, check_dps_cap
     from ..store import atomic_write
-    dps = check_dps(args.dps)
+    dps = check_dps_cap(check_dps(args.dps), "--dps")
+    if args.out:
+        from .._io import check_output
+        check_output(args.out, "--out", {"--problem": args.problem})
     if args.problem:
-        raw = cfg.read_toml(args.problem)
-        if "problem" not in raw:
+        raw = read_toml(args.problem, "--problem")
+        if not isinstance(raw.get("problem"), dict):
             raise ValueError(f"--problem: {args.problem} has no [problem] table")
         problem = cfg.build_problem(cfg.problem_spec(raw["problem"]))
     else:

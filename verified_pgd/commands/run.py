@@ -53,8 +53,8 @@ def main(args) -> int:
     if args.print_default_config:
         sys.stdout.write(cfg.default_text())
         return 0
-    if args.workers < 1:
-        raise ValueError(f"--workers: must be >= 1, got {args.workers}")
+    from .._validate import check_workers
+    check_workers(args.workers, name="--workers")
     conf_raw_path = args.config
     conf = cfg.load_run(conf_raw_path, quick=args.quick)
     if args.seed is not None:
@@ -73,6 +73,15 @@ def main(args) -> int:
             if name not in conf["experiments"]:
                 raise ValueError(f"--experiments: {name} has no [experiments.{name}] table")
         conf["run"]["experiments"] = [e for e in cfg.EXPERIMENTS if e in names]
+    if args.config:
+        from pathlib import Path
+
+        from .._io import check_output
+        written = [Path(args.out) / n for n in ("results.json", "report.md", "report.html")]
+        if Path(args.config).suffix.lower() == ".png":
+            written.append(Path(args.out) / Path(args.config).name)
+        for path in written:
+            check_output(path, "--out", {"--config": args.config})
     out = prepare_out_dir(args.out)
 
     from .. import experiments, report

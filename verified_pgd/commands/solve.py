@@ -62,7 +62,8 @@ def _stages(text):
 def build_task(args) -> dict:
     """The validated task the flags and the optional file describe."""
     from .. import config as cfg
-    raw = cfg.read_toml(args.config) if args.config else {}
+    from .._io import read_toml
+    raw = read_toml(args.config, "config") if args.config else {}
     if not isinstance(raw, dict):
         raise ValueError("config: expected a TOML document")
     raw.setdefault("solver", {})
@@ -119,13 +120,14 @@ def _int(text, flag):
 
 
 def summarize(task: dict, result: dict) -> dict:
+    from ..sweep import chain_successes
     n = result["chains"]
-    eps = task["solver"]["eps"]
-    final = [t is not None and e is not None and t <= eps and e <= eps
-             for t, e in zip(result["theta"], result["a_error"])]
+    final = chain_successes(result, task["solver"]["eps"])
+    # a chain that reached eps and diverged later is no success either
+    ever = [h >= 0 and not d for h, d in zip(result["hit_step"], result["diverged"])]
     return {"task": task, "result": result,
             "summary": {"chains": n, "final_success_rate": sum(final) / n,
-                        "ever_success_rate": sum(h >= 0 for h in result["hit_step"]) / n,
+                        "ever_success_rate": sum(ever) / n,
                         "diverged": int(sum(result["diverged"]))}}
 
 
@@ -134,6 +136,9 @@ def main(args) -> int:
     import sys
     from ..store import atomic_write
     from ..sweep import run_task
+    from .._io import check_output
+    if args.out:
+        check_output(args.out, "--out", {"--config": args.config})
     task = build_task(args)
     doc = summarize(task, run_task(task))
     text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
@@ -141,4 +146,11 @@ def main(args) -> int:
         atomic_write(args.out, text)
     else:
         sys.stdout.write(text)
+    bad = doc["summary"]["diverged"]
+    nonfinite = sum(x is None for x in doc["result"]["loss"])
+    if bad or nonfinite:
+        # not a silent success: the JSON says which chains, the exit code says "failed"
+        print(f"vpgd solve: {bad} of {doc['summary']['chains']} chain(s) diverged, "
+              f"{nonfinite} final loss(es) not finite (counted as failures)", file=sys.stderr)
+        return 1
     return 0

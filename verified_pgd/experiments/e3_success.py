@@ -68,10 +68,10 @@ def analyse(conf, problem, results, out_dir) -> Section:
         th = np.array([x if x is not None else np.inf for r in part for x in r["theta"]])
         ae = np.array([x if x is not None else np.inf for r in part for x in r["a_error"]])
         hit = np.array([h for r in part for h in r["hit_step"]])
-        dv = np.array([d for r in part for d in r["diverged"]], dtype=bool)
+        dv = np.array([bool(d) for r in part for d in r["diverged"]], dtype=bool)
         div = int(dv.sum())
         n = th.size
-        # a diverged chain is frozen at its last good state: never a success
+        # a diverged chain is never a success, whatever its recorded values
         final = int(np.sum((th <= eps) & (ae <= eps) & ~dv))
         ever = int(np.sum((hit >= 0) & ~dv))
         basin = int(np.sum(th < theta_basin))
