@@ -77,7 +77,7 @@ def test_dropped_or_moved_box_is_rejected(certs):
 
 
 CHECKER_FILES = ("checker.py", "exact.py", "strictjson.py")
-STDLIB_USED = {"ast", "bisect", "dataclasses", "hashlib", "json", "math", "os", "re", "stat", "sys",
+STDLIB_USED = {"ast", "bisect", "dataclasses", "functools", "hashlib", "json", "math", "os", "re", "stat", "sys",
                "fractions"}
 
 
