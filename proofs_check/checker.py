@@ -112,11 +112,11 @@ DECIMAL = re.compile(r"-?\d{1,400}(\.\d{1,400})?([eE][-+]?\d{1,3})?")   # bounde
 
 
 def dec(s, what):
-    need(isinstance(s, str) and DECIMAL.fullmatch(s), f"{what}: expected a decimal string, got {s!r}")
+    need(isinstance(s, str) and DECIMAL.fullmatch(s), f"{what}: expected a decimal string, got {str(s)[:40]!r}")
     try:
         return Fraction(s)
     except (ValueError, ZeroDivisionError):
-        raise Reject(f"{what}: not a decimal: {s!r}") from None
+        raise Reject(f"{what}: not a decimal: {s[:40]!r}") from None
 
 
 def ball(q):
@@ -722,8 +722,9 @@ def format_set(result):
         lines += [f"  FAILS    {k}" for k in r.fails]
         lines += [f"  MISSING  {k}  ({r.problem}.{k}.json)" for k in r.missing]
     for f in result.files:
-        if f.code:
-            lines.append(f"REJECTED {f.name}: {f.message}")
+        if f.code:   # a file name may hold any character but '/': keep the report one line per file
+            name = f.name if f.name.isprintable() else repr(f.name)
+            lines.append(f"REJECTED {name}: {f.message}")
     return lines
 
 

@@ -469,3 +469,15 @@ def test_checker_runs_with_the_prover_and_sympy_poisoned(honest):
                        timeout=120, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "NONSTDLIB []" in r.stdout and "REJECTED" not in r.stdout
+
+
+def test_file_name_with_a_newline_stays_one_line(forged, capsys):
+    (forged / "evil\nREJECTED nothing.json").write_text("{}")
+    c, bad, out = check(forged, capsys)
+    assert c == 1 and len(bad) == 1 and "stray file" in bad[0] and "\\n" in bad[0], out
+
+
+def test_huge_field_values_give_short_messages(forged, capsys):
+    edit(forged / "default.basin.json", lambda c: c["claims"].update(mu=["9" * 1_000_000, "1"]))
+    out = rejected_once(forged, capsys, "default.basin.json", "expected a decimal string")
+    assert max(map(len, out.splitlines())) < 300
