@@ -293,13 +293,10 @@ class El:
         return out
 
     def real_poly(self):
-        """(num, den) if this is a polynomial over Q in K's generators with a constant den."""
+        """This element as one fmpq_mpoly if it is a polynomial over Q in K's generators, else None."""
         if any(not x.is_zero() for x in self.c[1:]) or not self.c[0].den.is_constant():
             return None
         return self.c[0].num / self.c[0].den.leading_coefficient()
-
-
-I_UNIT = (0, 1, 0, 0)
 
 
 def _unit(R, j):
