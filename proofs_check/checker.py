@@ -25,6 +25,7 @@ Every file is read strictly and with bounds (strictjson): one line per rejected 
 Usage: ``python -m proofs_check.checker DIR`` or ``... FILE...``; exit 0 iff all hold,
 1 if a certificate is invalid or missing, 2 if an input is unusable (not a regular file).
 """
+import functools
 import hashlib
 import json
 import math
@@ -111,11 +112,11 @@ DECIMAL = re.compile(r"-?\d{1,400}(\.\d{1,400})?([eE][-+]?\d{1,3})?")   # bounde
 
 
 def dec(s, what):
-    need(isinstance(s, str) and DECIMAL.fullmatch(s), f"{what}: expected a decimal string, got {s!r}")
+    need(isinstance(s, str) and DECIMAL.fullmatch(s), f"{what}: expected a decimal string, got {str(s)[:40]!r}")
     try:
         return Fraction(s)
     except (ValueError, ZeroDivisionError):
-        raise Reject(f"{what}: not a decimal: {s!r}") from None
+        raise Reject(f"{what}: not a decimal: {s[:40]!r}") from None
 
 
 def ball(q):
@@ -445,6 +446,13 @@ def identities_digest(ids):
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=256)
+def _prove(lhs, rhs, variables, antiderivatives, name):
+    """exact.prove_identity, memoised: it is a pure function of its (string) arguments, so a
+    set re-checked in one process proves each identity once (failures are not cached)."""
+    exact.prove_identity(lhs, rhs, list(variables), json.loads(antiderivatives), name)
+
+
 def check_symbolic(cert):
     """Every identity proved exactly (proofs_check.exact), and the list is the checker's own."""
     ids = cert["identities"]
@@ -463,7 +471,7 @@ def check_symbolic(cert):
         try:
             trees = [exact.parse(it[side], f"{name} {side}") for side in ("lhs", "rhs")]
             need(v == sorted(exact.names_in(trees[0]) | exact.names_in(trees[1])), f"{name}: vars differ")
-            exact.prove_identity(it["lhs"], it["rhs"], v, it["antiderivatives"], name)
+            _prove(it["lhs"], it["rhs"], tuple(v), json.dumps(it["antiderivatives"]), name)
         except exact.Disproved as exc:
             raise Reject(f"false identity: {exc}") from None
         except exact.NotCertifiable as exc:
@@ -714,8 +722,9 @@ def format_set(result):
         lines += [f"  FAILS    {k}" for k in r.fails]
         lines += [f"  MISSING  {k}  ({r.problem}.{k}.json)" for k in r.missing]
     for f in result.files:
-        if f.code:
-            lines.append(f"REJECTED {f.name}: {f.message}")
+        if f.code:   # a file name may hold any character but '/': keep the report one line per file
+            name = f.name if f.name.isprintable() else repr(f.name)
+            lines.append(f"REJECTED {name}: {f.message}")
     return lines
 
 

@@ -293,13 +293,10 @@ class El:
         return out
 
     def real_poly(self):
-        """(num, den) if this is a polynomial over Q in K's generators with a constant den."""
+        """This element as one fmpq_mpoly if it is a polynomial over Q in K's generators, else None."""
         if any(not x.is_zero() for x in self.c[1:]) or not self.c[0].den.is_constant():
             return None
         return self.c[0].num / self.c[0].den.leading_coefficient()
-
-
-I_UNIT = (0, 1, 0, 0)
 
 
 def _unit(R, j):
@@ -325,7 +322,7 @@ class Evaluator:
         if isinstance(node, ast.Constant):
             v = node.value
             if type(v) is not int:
-                _fail(f"constant {v!r} is not an integer")
+                _fail(f"constant {str(v)[:40]!r} is not an integer")
             if len(str(abs(v))) > MAX_INT_DIGITS:
                 _fail(f"integer with more than {MAX_INT_DIGITS} digits")
             return R.const(v)
@@ -650,7 +647,7 @@ def prove_identity(lhs, rhs, variables, antiderivatives, what):
     names = set(variables) | int_vars
     for n in names:
         if not n.isidentifier() or "__" in n or n == "pi" or n in FUNCS:
-            _fail(f"{what}: bad variable name {n!r}")
+            _fail(f"{what}: bad variable name {n[:40]!r}")
     R = Ring(names, _angle_names([L, Rt] + F_trees))
     ev = Evaluator(R, anti)
     diff = ev.value(L) - ev.value(Rt)

@@ -40,7 +40,7 @@ def _pairs(pairs):
     out = {}
     for k, v in pairs:
         if k in out:
-            raise Invalid(f"duplicate key {k!r}")
+            raise Invalid(f"duplicate key {k[:40]!r}")
         out[k] = v
     return out
 
