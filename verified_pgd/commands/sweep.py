@@ -21,7 +21,9 @@ def add_arguments(parser):
                         help="local worker processes (default 1)")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="Dask scheduler address, or 'local' for a LocalCluster on loopback")
-    parser.add_argument("--quiet", action="store_true", help="no summary table")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no summary table and no progress bar (the bar is drawn on "
+                             "stderr only when it is a terminal)")
 
 
 def export(sweep: dict, tasks: list, results: list) -> dict:
@@ -78,7 +80,7 @@ def main(args) -> int:
             raise ValueError(f"--db: {db} already holds {done} finished task(s); pass --resume "
                              "to continue it, or choose another --db")
         results = run_tasks(tasks, workers=args.workers, dask=args.dask, store=store,
-                            desc="vpgd sweep")
+                            desc="vpgd sweep", progress=not args.quiet)
     atomic_write(out, json.dumps(export(sweep, tasks, results), indent=1, allow_nan=False) + "\n")
     if not args.quiet:
         from ..report import _cell
