@@ -224,3 +224,10 @@ def test_uses_the_installed_package(vpgd_problem):
     props = {p.get("name"): p.get("value")
              for p in cases["barrier small[k=2]"].iter("property")}
     assert props["verdict"] == "holds"
+
+
+def test_one_point_can_be_selected_by_its_node_id(pytester):
+    _write(pytester, **{"claims.toml": HOLDS})
+    res = _run(pytester, "-p", PLUGIN, "--vpgd-claims", "claims.toml::barrier small[k=3]", "-rA")
+    res.assert_outcomes(passed=1)
+    res.stdout.fnmatch_lines(["PASSED claims.toml::barrier small[[]k=3[]]"])
