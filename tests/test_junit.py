@@ -218,3 +218,10 @@ def test_junit_path_in_a_missing_directory_is_a_user_error_before_any_work(
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--junit-xml" in err[0] and "does not exist" in err[0]
+
+
+def test_junit_path_empty_or_a_directory_is_a_user_error(tmp_path, capsys):
+    for bad, words in (("", "empty path"), (str(tmp_path), "is a directory")):
+        assert cli.main(["claims", "x.toml", "--junit-xml", bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--junit-xml: " in err[0] and words in err[0], err

@@ -130,6 +130,8 @@ def build(suite: str, cases, time: float, timestamp: datetime.datetime | None = 
 
 def validate_path(path) -> Path:
     """``path`` as a Path whose directory exists (checked before any work is done)."""
+    if not str(path):
+        raise ValueError("--junit-xml: empty path")
     p = Path(path)
     if p.is_dir():
         raise ValueError(f"--junit-xml: {path} is a directory")

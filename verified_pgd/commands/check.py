@@ -22,7 +22,7 @@ def main(args) -> int:
     from proofs_check import checker
     from verified_pgd import junit, progress
     from verified_pgd.checks import CheckResult, format_table
-    if args.junit_xml:
+    if args.junit_xml is not None:
         junit.validate_path(args.junit_xml)
     t_start = time.perf_counter()
     path = Path(args.path)
@@ -42,7 +42,7 @@ def main(args) -> int:
         times.append(dt)
         rows.append(CheckResult(check=f.name, method=f"arb re-check ({kind})", points=1,
                                 max_error=dt, tolerance=5.0, passed=ok, detail=msg))
-    if args.junit_xml:
+    if args.junit_xml is not None:
         junit.write(args.junit_xml, "vpgd check", junit.check_cases(
             rows, "vpgd.check", times=times, numbers=False), time.perf_counter() - t_start)
     print(format_table(rows))

@@ -41,7 +41,7 @@ def main(args) -> int:
     from .. import junit, progress
     from ..claim_points import check_point, claim_points
     from ..claims import load_claims
-    if args.junit_xml:
+    if args.junit_xml is not None:
         junit.validate_path(args.junit_xml)
     t_start = time.perf_counter()
     claims = []
@@ -57,7 +57,7 @@ def main(args) -> int:
         t0 = time.perf_counter()
         results.append(check_point(cp))
         times.append(time.perf_counter() - t0)
-    if args.junit_xml:
+    if args.junit_xml is not None:
         junit.write(args.junit_xml, "vpgd claims", junit.claim_cases(results, times),
                     time.perf_counter() - t_start)
     if args.json:

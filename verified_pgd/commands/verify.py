@@ -50,7 +50,7 @@ def main(args) -> int:
     from ..verification import run_all, validate_fault
 
     fault = validate_fault(args.inject_fault)
-    if args.junit_xml:
+    if args.junit_xml is not None:
         junit.validate_path(args.junit_xml)
     t0 = time.perf_counter()
     if args.solvers:
@@ -61,7 +61,7 @@ def main(args) -> int:
     else:
         rows = run_all(fault=fault, quick=args.quick)
     passed = all(r.passed for r in rows)
-    if args.junit_xml:
+    if args.junit_xml is not None:
         suite = "vpgd verify" + (" --solvers" if args.solvers else "") + (
             f" --inject-fault {fault}" if fault else "")
         classname = "vpgd.verify.solvers" if args.solvers else "vpgd.verify"
