@@ -145,6 +145,8 @@ def test_bar_on_a_terminal_nothing_in_a_pipe_or_with_quiet(name, tmp_path):
     text = err.decode("utf-8", "replace")
     assert desc in text and f"{unit}/s" in text, text          # tqdm: description and rate
     assert "|" in text                                          # the bar itself
+    if name == "claims":
+        assert "barrier small [k=4]" in text                    # the point being checked
     assert desc.encode() not in out and b"\r" not in out        # never on stdout
     rc_p, out_p, err_p = results["pipe"]
     assert rc_p == rc

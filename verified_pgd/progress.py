@@ -31,9 +31,12 @@ def bar(total=None, desc: str = "", unit: str = "it", quiet: bool = False, **kwa
                 disable=not enabled(quiet), leave=False, dynamic_ncols=True, **kwargs)
 
 
-def iterate(items, desc: str = "", unit: str = "it", quiet: bool = False):
-    """``items`` (a sized collection), ticking a :func:`bar` for each one taken."""
+def iterate(items, desc: str = "", unit: str = "it", quiet: bool = False, label=None):
+    """``items`` (a sized collection), ticking a :func:`bar` for each one taken;
+    ``label(item)``, if given, is shown while that item is being worked on."""
     with bar(total=len(items), desc=desc, unit=unit, quiet=quiet) as b:
         for x in items:
+            if label is not None and not b.disable:
+                b.set_postfix_str(label(x))
             yield x
             b.update(1)

@@ -53,7 +53,8 @@ def main(args) -> int:
         claims = [dataclasses.replace(c, chains=args.chains) for c in claims]
     results, times = [], []
     points = claim_points(claims)       # one at a time: the same verdicts as check_claim
-    for cp in progress.iterate(points, desc="vpgd claims", unit="point", quiet=args.quiet):
+    for cp in progress.iterate(points, desc="vpgd claims", unit="point", quiet=args.quiet,
+                               label=lambda cp: f"{cp.claim.name[:40]} [{cp.label}]"):
         t0 = time.perf_counter()
         results.append(check_point(cp))
         times.append(time.perf_counter() - t0)
