@@ -642,10 +642,12 @@ def read_manifest(directory):
         return None, (1, str(exc))
 
 
-def check_set(directory):
+def check_set(directory, on_file=None):
     """Check a certificate directory: the manifest's problems, for each the checker's
     required lemmas (missing ones named), each certificate bound to its problem by the
-    exact teacher data and to its file by its id, no stray *.json files."""
+    exact teacher data and to its file by its id, no stray *.json files.
+    ``on_file(name, total)``, if given, is called after each file (progress)."""
+    tick = on_file or (lambda name, total: None)
     try:
         names = sorted(e.name for e in os.scandir(directory) if e.name.endswith(".json"))
     except OSError as exc:
@@ -664,6 +666,7 @@ def check_set(directory):
         expected.update({f"{pname}.{k}": (pname, k) for k in kinds})
     status = {}
     for fname in names:
+        tick(fname, len(names))
         if fname == MANIFEST:
             continue
         stem = fname[:-len(".json")]

@@ -97,9 +97,11 @@ def prove_symbolic(out_dir) -> list:
 
 
 def prove_all(out_dir, problem: Problem | None = None, n_random: int = 2, seed: int = 0,
-              digits: int = DIGITS, symbolic: bool = True) -> list:
+              digits: int = DIGITS, symbolic: bool = True, on_done=None) -> list:
     """Certificates for the default problem (or ``problem``), ``n_random`` random problems
-    and (``symbolic``) the problem-independent identities."""
+    and (``symbolic``) the problem-independent identities.  ``on_done(name)``, if given,
+    is called after each of these ``1 + n_random + symbolic`` parts (progress)."""
+    done = on_done or (lambda name: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     named = [("default" if problem is None else "problem", Problem.default() if problem is None else problem)]
@@ -107,7 +109,9 @@ def prove_all(out_dir, problem: Problem | None = None, n_random: int = 2, seed: 
     paths = []
     for name, prob in named:
         paths += prove_problem(prob, name, out_dir, digits)
+        done(name)
     if symbolic:
         paths += prove_symbolic(out_dir)
+        done("symbolic")
     write_json(out_dir / MANIFEST, manifest(named))   # last: a set without it does not check
     return paths + [out_dir / MANIFEST]

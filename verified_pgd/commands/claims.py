@@ -18,6 +18,11 @@ def add_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--chains", type=int, metavar="N",
                         help="override every statistical claim's chain count")
+    parser.add_argument("--junit-xml", metavar="FILE",
+                        help="also write the results as JUnit XML (one testcase per grid "
+                             "point; undecided is a failure, as in the exit code)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (drawn on stderr only when it is a terminal)")
 
 
 def _fmt(x):
@@ -31,8 +36,14 @@ def _fmt(x):
 def main(args) -> int:
     import dataclasses
     import json
+    import time
 
-    from ..claims import check_claim, load_claims
+    from .. import junit, progress
+    from ..claim_points import check_point, claim_points
+    from ..claims import load_claims
+    if args.junit_xml is not None:
+        junit.validate_path(args.junit_xml)
+    t_start = time.perf_counter()
     claims = []
     for f in args.files:
         claims.extend(load_claims(f))          # ClaimError (ValueError) -> exit 2
@@ -40,9 +51,16 @@ def main(args) -> int:
         if not 1 <= args.chains <= 100_000:     # the same range as a claim's own chains
             raise ValueError(f"--chains: must be an integer in [1, 100000], got {args.chains}")
         claims = [dataclasses.replace(c, chains=args.chains) for c in claims]
-    results = []
-    for c in claims:
-        results.extend(check_claim(c))
+    results, times = [], []
+    points = claim_points(claims)       # one at a time: the same verdicts as check_claim
+    for cp in progress.iterate(points, desc="vpgd claims", unit="point", quiet=args.quiet,
+                               label=lambda cp: f"{cp.claim.name[:40]} [{cp.label}]"):
+        t0 = time.perf_counter()
+        results.append(check_point(cp))
+        times.append(time.perf_counter() - t0)
+    if args.junit_xml is not None:
+        junit.write(args.junit_xml, "vpgd claims", junit.claim_cases(results, times),
+                    time.perf_counter() - t_start)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:

@@ -23,6 +23,8 @@ def add_arguments(parser):
                              "incomplete: `vpgd check` names them missing until symbolic.*.json are copied in)")
     parser.add_argument("--digits", type=int, default=30,
                         help="significant digits of every enclosure (20..60, default 30)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (drawn on stderr only when it is a terminal)")
 
 
 def load_problem(path):
@@ -50,10 +52,19 @@ def main(args) -> int:
     if problem is not None and problem.p < 2:
         raise ValueError("problem: p = 1 has no sphere to certify on; the certificates need p >= 2")
     from proofs_check import ball_certs, prover
+    from verified_pgd import progress
     t0 = time.perf_counter()
+    bar = progress.bar(total=1 + args.random + (not args.no_symbolic), desc="vpgd prove",
+                       unit="part", quiet=args.quiet)
+
+    def done(name):
+        bar.set_postfix_str(name, refresh=False)
+        bar.update(1)
     try:
-        paths = prover.prove_all(args.out, problem=problem, n_random=args.random, seed=args.seed,
-                                 digits=digits, symbolic=not args.no_symbolic)
+        with bar:
+            paths = prover.prove_all(args.out, problem=problem, n_random=args.random,
+                                     seed=args.seed, digits=digits,
+                                     symbolic=not args.no_symbolic, on_done=done)
     except ball_certs.ProofError as exc:   # not a user error: the prover could not close a proof
         print(f"vpgd prove: could not certify: {exc}")
         return 1

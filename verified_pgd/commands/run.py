@@ -26,6 +26,8 @@ def add_arguments(parser):
                         help="comma-separated subset of e1,e2,e3,e4,e5 (overrides run.experiments)")
     parser.add_argument("--print-default-config", action="store_true",
                         help="print the documented built-in configuration and exit")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (drawn on stderr only when it is a terminal)")
 
 
 def prepare_out_dir(out) -> "Path":
@@ -86,7 +88,8 @@ def main(args) -> int:
 
     from .. import experiments, report
     t0 = time.perf_counter()
-    sections = experiments.run(conf, out, workers=args.workers, dask=args.dask)
+    sections = experiments.run(conf, out, workers=args.workers, dask=args.dask,
+                               progress=not args.quiet)
     problem = cfg.build_problem(conf["problem"])
     doc = report.build(conf, problem, sections, quick=args.quick)
     paths = report.write(doc, out)

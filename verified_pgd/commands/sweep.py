@@ -21,7 +21,9 @@ def add_arguments(parser):
                         help="local worker processes (default 1)")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="Dask scheduler address, or 'local' for a LocalCluster on loopback")
-    parser.add_argument("--quiet", action="store_true", help="no summary table")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no summary table and no progress bar (the bar is drawn on "
+                             "stderr only when it is a terminal)")
 
 
 def export(sweep: dict, tasks: list, results: list) -> dict:
@@ -109,7 +111,7 @@ def main(args) -> int:
         if args.resume:
             store.verify()      # a damaged row is named before any work is done
         results = run_tasks(tasks, workers=check_workers(args.workers, len(tasks)),
-                            dask=args.dask, store=store, desc="vpgd sweep")
+                            dask=args.dask, store=store, desc="vpgd sweep", progress=not args.quiet)
         store.verify()          # and again before export
     atomic_write(out, json.dumps(export(sweep, tasks, results), indent=1, allow_nan=False) + "\n")
     if not args.quiet:

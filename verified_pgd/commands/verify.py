@@ -23,6 +23,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--solvers", action="store_true",
                         help="run the solver cross-validation instead (verified_pgd.crossval)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--junit-xml", metavar="FILE",
+                        help="also write the results as JUnit XML (one testcase per check)")
 
 
 def _solver_checks(quick):
@@ -41,11 +43,16 @@ def _solver_checks(quick):
 
 def main(args) -> int:
     import json
+    import time
 
+    from .. import junit
     from ..checks import format_table
     from ..verification import run_all, validate_fault
 
     fault = validate_fault(args.inject_fault)
+    if args.junit_xml is not None:
+        junit.validate_path(args.junit_xml)
+    t0 = time.perf_counter()
     if args.solvers:
         if fault is not None:
             raise ValueError("--inject-fault: applies to the closed-form checks, "
@@ -54,6 +61,12 @@ def main(args) -> int:
     else:
         rows = run_all(fault=fault, quick=args.quick)
     passed = all(r.passed for r in rows)
+    if args.junit_xml is not None:
+        suite = "vpgd verify" + (" --solvers" if args.solvers else "") + (
+            f" --inject-fault {fault}" if fault else "")
+        classname = "vpgd.verify.solvers" if args.solvers else "vpgd.verify"
+        junit.write(args.junit_xml, suite, junit.check_cases(rows, classname),
+                    time.perf_counter() - t0)
     if args.json:
         print(json.dumps({"passed": passed, "fault": fault, "quick": bool(args.quick),
                           "solvers": bool(args.solvers),

@@ -41,7 +41,9 @@ def run(conf: dict, out_dir, *, workers: int = 1, dask=None, progress: bool = Tr
     for name in names:
         plans[name] = get(name).plan(conf, problem)
     tasks = [t for name in names for t in plans[name]]
-    results = run_tasks(tasks, workers=workers, dask=dask, progress=progress, desc="vpgd run")
+    labels = [name.upper() for name in names for _ in plans[name]]    # progress: E1..E5
+    results = run_tasks(tasks, workers=workers, dask=dask, progress=progress, desc="vpgd run",
+                        labels=labels)
     sections, i = [], 0
     for name in names:
         n = len(plans[name])
