@@ -121,11 +121,13 @@ def _int(text, flag):
 def summarize(task: dict, result: dict) -> dict:
     n = result["chains"]
     eps = task["solver"]["eps"]
-    final = [t is not None and e is not None and t <= eps and e <= eps
-             for t, e in zip(result["theta"], result["a_error"])]
+    # a diverged chain (frozen at its last good state) is never a success
+    final = [t is not None and e is not None and t <= eps and e <= eps and not d
+             for t, e, d in zip(result["theta"], result["a_error"], result["diverged"])]
+    ever = [h >= 0 and not d for h, d in zip(result["hit_step"], result["diverged"])]
     return {"task": task, "result": result,
             "summary": {"chains": n, "final_success_rate": sum(final) / n,
-                        "ever_success_rate": sum(h >= 0 for h in result["hit_step"]) / n,
+                        "ever_success_rate": sum(ever) / n,
                         "diverged": int(sum(result["diverged"]))}}
 
 
