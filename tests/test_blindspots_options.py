@@ -118,3 +118,13 @@ def test_sweep_grid_options_reach_the_solver(tmp_path):
         assert same(t["result"], res), sol
         seen.add(tuple(t["result"]["theta"]))
     assert len(seen) == 8   # every grid point is a different run
+
+
+def test_solve_summary_never_counts_a_diverged_chain():
+    from verified_pgd.commands.solve import summarize
+    task = {"solver": {"eps": 1e-3}}
+    result = {"chains": 4, "theta": [1e-4, 1e-4, None, 0.5], "a_error": [1e-4, 1e-4, None, 1e-4],
+              "hit_step": [10, 12, 5, -1], "diverged": [False, True, True, False]}
+    summ = summarize(task, result)["summary"]
+    assert summ["final_success_rate"] == 0.25 and summ["ever_success_rate"] == 0.25
+    assert summ["diverged"] == 2
