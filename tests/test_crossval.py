@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import verified_pgd as vp
-from verified_pgd import crossval, solvers
+from verified_pgd import crossval
+from verified_pgd.solver import numpy as f64_engine
 from verified_pgd.checks import CheckResult, format_table
 
 PROB = vp.Problem.default()
@@ -17,13 +18,13 @@ SCHED = vp.Schedule([(0.05, 100), (0.0, 100)])
 def wrong_float64_gradient(monkeypatch):
     """g_a off by 1e-7 relative + 1e-9 absolute (so also at critical points), in the float64
     solver only (mp/arb untouched)."""
-    real = solvers.f64_terms
+    real = f64_engine.f64_terms
 
     def fake(*args, **kw):
         g_w, g_a, theta, r = real(*args, **kw)
         return g_w, g_a * (1 + 1e-7) + 1e-9, theta, r
 
-    monkeypatch.setattr(solvers, "f64_terms", fake)
+    monkeypatch.setattr(f64_engine, "f64_terms", fake)
 
 
 def test_trajectory_check_passes_and_rejects_controls(monkeypatch):
@@ -35,6 +36,16 @@ def test_trajectory_check_passes_and_rejects_controls(monkeypatch):
 
 def test_trajectory_check_rejects_wrong_gradient(wrong_float64_gradient):
     assert not crossval.trajectory_check(PROB, W0, A0, SCHED, 0.1, seed=1).passed
+
+
+def test_paper_protocol_check_passes_and_rejects_controls():
+    ok = crossval.paper_protocol_check(PROB, epochs=1, seed=1)
+    assert ok.passed and "zhou2019" in ok.detail and ok.method.endswith("400 steps")
+    assert not crossval.paper_protocol_check(PROB, epochs=1, seed=1, mp_seed=2).passed
+
+
+def test_paper_protocol_check_rejects_wrong_gradient(wrong_float64_gradient):
+    assert not crossval.paper_protocol_check(PROB, epochs=1, seed=1).passed
 
 
 def test_saddle_check_measures_the_instability_rate():
@@ -87,7 +98,8 @@ def test_minibatch_check_and_biased_control():
 
 def test_solver_checks_quick_table():
     rows = crossval.solver_checks(quick=True)
-    assert len(rows) == 5 and all(isinstance(r, CheckResult) for r in rows)
+    assert len(rows) == 6 and all(isinstance(r, CheckResult) for r in rows)
+    assert any("Zhou" in r.check for r in rows)
     assert all(r.passed for r in rows), format_table(rows)
     assert "deviation growth at the saddle" in format_table(rows)
 
