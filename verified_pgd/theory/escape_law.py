@@ -305,6 +305,9 @@ def escape_time_terms(problem, eta, sigma, method="saddle", dps=None) -> EscapeT
         if method == "1d":
             kappa = 1.0
         elif method == "separatrix":
+            if curv >= 0:
+                raise ValueError("sigma: at this temperature the volume term removes the "
+                                 "saddle at theta_s (V''(theta_s) >= 0); use method='1d'")
             kappa = curv / lam_u
         else:
             kappa = saddle_factor(H)
