@@ -24,7 +24,7 @@ def test_quick_report_has_all_sections_and_valid_results(quick_report, capsys):
         assert f"## {title}" in md
     doc = json.loads((out / "results.json").read_text())
     report.check_results(doc)
-    assert [s["id"] for s in doc["experiments"]] == ["e1", "e2", "e3", "e4", "e5"]
+    assert [s["id"] for s in doc["experiments"]] == ["e1", "e2", "e3", "e4", "e5", "e6"]
     for sec in doc["experiments"]:
         for fig in sec["figures"]:
             png = (out / fig["file"]).read_bytes()
@@ -80,7 +80,7 @@ def test_subset_with_two_workers_reproduces_the_same_sections(quick_report, tmp_
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--experiments", "e1,e6"], "vpgd run: error: --experiments: unknown experiment 'e6'"),
+    (["--experiments", "e1,e9"], "vpgd run: error: --experiments: unknown experiment 'e9'"),
     (["--workers", "0"], "vpgd run: error: --workers: must be >= 1"),
 ])
 def test_run_user_errors_are_one_line(tmp_path, capsys, argv, message):

@@ -22,4 +22,7 @@ def __getattr__(name):
     if name in ("Schedule", "Stage", "pgd", "rerun"):
         from . import solver
         return getattr(solver, name)
+    if name == "pgd_restarts":
+        from .restarts import pgd_restarts
+        return pgd_restarts
     raise AttributeError(f"module 'verified_pgd' has no attribute {name!r}")

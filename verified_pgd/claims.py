@@ -295,7 +295,11 @@ STATISTICAL = {
     "steps_to_eps": ("eta", "eps", "delta"),
     "success_probability": ("eta", "eps", "delta"),
     "escape_time": ("eta", "sigma"),
+    "zhou2019_success": ("eps",),
+    "gd_spurious": ("eta",),
 }
+# probability-valued statistical quantities: the claim is about P(event) itself
+_PROBABILITIES = ("success_probability", "zhou2019_success", "gd_spurious")
 QUANTITIES = tuple(DETERMINISTIC) + tuple(STATISTICAL)
 PROBLEM_PARAMS = ("k", "p", "s", "a_norm")
 DERIVED = ("sa", "barrier", "mu", "lam_max", "saddle_loss", "spurious_loss", "pi")
@@ -438,8 +442,8 @@ def _parse_claim(d, source, index):
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise _err(name, f"seed: expected an integer >= 0, got {seed!r}")
     init = d.get("init", "spurious")
-    if init not in ("spurious", "antipodal"):
-        raise _err(name, f"init: expected 'spurious' or 'antipodal', got {init!r}")
+    if init not in ("spurious", "antipodal", "random"):
+        raise _err(name, f"init: expected 'spurious', 'antipodal' or 'random', got {init!r}")
     horizon = d.get("horizon")
     if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int)
                                 or not 1 <= horizon <= 10_000_000):
@@ -707,6 +711,8 @@ def _sample(claim, point, problem):
     ``inf`` when not reached), or success indicators."""
     from . import theory
     from .solvers import pgd
+    if claim.quantity in ("zhou2019_success", "gd_spurious"):
+        return _sample_protocol(claim, point, problem)
     eta = float(point["eta"])
     if claim.quantity == "escape_time":
         from .escape import escape_times
@@ -726,6 +732,41 @@ def _sample(claim, point, problem):
               eps=float(point["eps"]), record_every=sched.total_steps)
     hit = np.where((res.hit_step >= 0) & ~res.diverged, res.hit_step.astype(float), np.inf)
     return hit, f"theory.schedule T = {sched.total_steps}, init {claim.init}"
+
+
+def _starts(claim, problem):
+    from . import theory
+    if claim.init == "random":
+        rng = np.random.default_rng([claim.seed, 0x1213])
+        w = rng.standard_normal((claim.chains, problem.p))
+        w /= np.linalg.norm(w, axis=1, keepdims=True)
+        return w, rng.standard_normal((claim.chains, problem.k)) / np.sqrt(problem.k)
+    if claim.init == "spurious" and theory.has_spurious_minimum(problem):
+        sp = theory.spurious_minimum(problem)
+        return np.asarray(sp.w, float), np.asarray(sp.a, float)
+    return -np.asarray(problem.w_hat_star, float), np.zeros(problem.k)
+
+
+def _sample_protocol(claim, point, problem):
+    """``zhou2019_success``: final eps-success of PGD with ``Schedule.zhou2019()``
+    (Gaussian rho) from ``init``; ``gd_spurious``: GD at ``eta`` for ``horizon`` steps
+    (default 8000) from ``init`` ends on the spurious side theta > theta_s.  Returned as
+    ``0`` (event) / ``inf`` (no event) per chain, like success indicators."""
+    from . import theory
+    from .solver import Schedule, pgd
+    w0, a0 = _starts(claim, problem)
+    if claim.quantity == "zhou2019_success":
+        eps = float(point["eps"])
+        res = pgd(problem, w0, a0, Schedule.zhou2019(), seed=claim.seed, chains=claim.chains,
+                  eps=eps, record_every=Schedule.zhou2019().total_steps)
+        ev = (res.history.theta[-1] <= eps) & (res.history.a_error[-1] <= eps) & ~res.diverged
+        return np.where(ev, 0.0, np.inf), f"Schedule.zhou2019(), init {claim.init}, final state"
+    horizon = claim.horizon or 8000
+    th_s = float(theory.saddle_theta(problem)) if theory.has_spurious_minimum(problem) else np.pi
+    res = pgd(problem, w0, a0, Schedule.constant(0.0, horizon), float(point["eta"]),
+              seed=claim.seed, chains=claim.chains, record_every=horizon)
+    ev = (res.history.theta[-1] > th_s) & ~res.diverged
+    return np.where(ev, 0.0, np.inf), f"GD {horizon} steps, init {claim.init}, final theta > theta_s"
 
 
 def check_claim(claim: Claim) -> list:
@@ -770,7 +811,7 @@ def _check_statistical(claim, point, problem, env, b):
     x, note = _sample(claim, point, problem)
     n = len(x)
     rel = claim.relation
-    if claim.quantity == "success_probability":
+    if claim.quantity in _PROBABILITIES:
         succ = int(np.sum(np.isfinite(x)))
         lo, hi = clopper_pearson(succ, n, alpha)
         # The claim is about the probability itself: P(success) rel b.

@@ -22,7 +22,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-EXPERIMENTS = ("e1", "e2", "e3", "e4", "e5")
+EXPERIMENTS = ("e1", "e2", "e3", "e4", "e5", "e6")
 A_PATTERNS = ("mixed", "alternating", "ones", "gaussian")
 INIT_KINDS = ("spurious", "random", "global", "saddle", "explicit")
 SCHEDULE_KINDS = ("stages", "constant", "geometric", "theory")
@@ -418,7 +418,24 @@ def _e5(v, p):
     return out
 
 
-_EXPERIMENT_VALIDATORS = {"e1": _e1, "e2": _e2, "e3": _e3, "e4": _e4, "e5": _e5}
+def _e6(v, p):
+    _table(v, p, {"chains", "eps", "batch", "teachers", "inits", "methods", "max_theory_steps"},
+           required=("chains",))
+    methods = ("gd", "pgd_gaussian", "pgd_ball", "sgd_b4", "theory")
+    return {"chains": _int(v["chains"], f"{p}.chains", 1, 1_000_000),
+            "inits": _list(v.get("inits", ["random", "spurious"]), f"{p}.inits",
+                           lambda x, q: _choice(x, q, ("random", "spurious")), unique=True),
+            "methods": _list(v.get("methods", list(methods)), f"{p}.methods",
+                             lambda x, q: _choice(x, q, methods), unique=True),
+            "max_theory_steps": _int(v.get("max_theory_steps", 20_000), f"{p}.max_theory_steps", 1),
+            "eps": _float(v.get("eps", 1e-3), f"{p}.eps", 0.0, 1.0, strict_lo=True, strict_hi=True),
+            "batch": _int(v.get("batch", 4), f"{p}.batch", 1, 1_000_000),
+            "teachers": _list(v.get("teachers", []), f"{p}.teachers",
+                              lambda x, q: _list(x, q, lambda y, r: _float(y, r), min_len=1),
+                              min_len=0)}
+
+
+_EXPERIMENT_VALIDATORS = {"e1": _e1, "e2": _e2, "e3": _e3, "e4": _e4, "e5": _e5, "e6": _e6}
 
 
 def validate_run(v):

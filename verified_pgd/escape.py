@@ -30,6 +30,7 @@ from .problem import Problem
 from .schedule import Schedule
 
 __all__ = ["EscapeSample", "escape_times", "median_interval", "Fit", "fit_arrhenius",
+           "EscapeComparison", "mean_interval", "compare_prediction",
            "fit_power", "fit_line"]
 
 
@@ -66,7 +67,7 @@ class EscapeSample:
 
 
 def escape_times(problem, sigma, eta, *, chains=200, horizon=10_000, seed=0,
-                 record_every=None, chunk_chains=500) -> EscapeSample:
+                 record_every=None, chunk_chains=500, reduced=False) -> EscapeSample:
     """Sample escape times from the spurious minimum (module docstring).
 
     Parameters
@@ -76,6 +77,7 @@ def escape_times(problem, sigma, eta, *, chains=200, horizon=10_000, seed=0,
     chains : int >= 1,  horizon : int >= 1 (steps),  seed : int >= 0
     record_every : int or None   time resolution (default ``max(1, horizon // 2000)``)
     chunk_chains : int           chains per pgd call (memory only; results identical)
+    reduced : bool               use the dimension-free reduced simulator (same chain law)
     """
     from . import theory
     from .solvers import pgd
@@ -98,7 +100,8 @@ def escape_times(problem, sigma, eta, *, chains=200, horizon=10_000, seed=0,
     for c0 in range(0, chains, chunk_chains):
         n = min(chunk_chains, chains - c0)
         res = pgd(problem, np.asarray(sp.w, float), np.asarray(sp.a, float), sched, eta,
-                  seed=seed, chains=n, first_chain=c0, record_every=record_every, eps=0.5)
+                  seed=seed, chains=n, first_chain=c0, record_every=record_every, eps=0.5,
+                  reduced=reduced)
         th = res.history.theta                       # (R, n)
         left = th < th_s
         first = np.argmax(left, axis=0)
@@ -166,3 +169,78 @@ def fit_power(samples, level=0.999) -> Fit:
     """``log median tau`` against ``log(1 / T)`` (diffusive: slope ~ 1)."""
     return fit_line([math.log(1 / s.T) for s in samples], [math.log(s.median()) for s in samples],
                     level)
+
+
+@dataclass(frozen=True)
+class EscapeComparison:
+    """Measured mean escape time against :func:`verified_pgd.theory.escape_time`.
+
+    ``low``/``high``: interval for the true mean at confidence ``1 - alpha`` under the
+    exponential law of a Kramers escape (the sum of ``n`` times is Gamma(n, mean): exact
+    chi-square bounds; sub-exponential spread, CV < 1, makes it conservative).  ``ratio``
+    = measured / predicted with ``ratio_low``/``ratio_high`` from the interval.  ``cv``
+    the sample coefficient of variation (1 for an exponential law).  Censored chains
+    (never escaped within the horizon) are counted at the horizon (``censored`` says how many).
+    """
+
+    x: float
+    eta: float
+    p: int
+    k: int
+    mean: float
+    low: float
+    high: float
+    cv: float
+    predicted: float
+    method: str
+    censored: int
+    chains: int
+
+    @property
+    def ratio(self) -> float:
+        return self.mean / self.predicted
+
+    @property
+    def ratio_low(self) -> float:
+        return self.low / self.predicted
+
+    @property
+    def ratio_high(self) -> float:
+        return self.high / self.predicted
+
+
+def mean_interval(times, alpha=1e-6):
+    """Exact interval for the mean of i.i.d. exponential times (chi-square, 2n dof)."""
+    from scipy.stats import chi2
+    t = np.asarray(times, float)
+    n, S = t.size, float(np.sum(t))
+    return 2 * S / chi2.ppf(1 - alpha / 2, 2 * n), 2 * S / chi2.ppf(alpha / 2, 2 * n)
+
+
+def compare_prediction(problem, eta, x, *, chains=200, seed=0, method="saddle",
+                       horizon_factor=12.0, alpha=1e-6, reduced=False) -> EscapeComparison:
+    """Simulate escape at ``Delta L / T = x`` (sigma from ``T = eta sigma^2 / 2``) and
+    compare the mean with the prediction of ``method``; the horizon is
+    ``horizon_factor`` times the ``"saddle"`` (or, where that does not apply, ``"1d"``)
+    prediction, every step recorded."""
+    from . import theory
+    from .theory import escape_law as et
+    x = check_positive(x, "x")
+    dL = float(theory.barrier(problem))
+    sigma = math.sqrt(2 * dL / x / eta)
+    pred = et.escape_time(problem, eta, sigma, method=method)
+    try:
+        scale = et.escape_time(problem, eta, sigma)
+    except ValueError:
+        scale = et.escape_time(problem, eta, sigma, method="1d")
+    horizon = max(100, int(math.ceil(horizon_factor * scale)))
+    s = escape_times(problem, sigma, eta, chains=chains, horizon=horizon, seed=seed,
+                     record_every=1, reduced=reduced)
+    # censored chains count at the horizon: the statistic is then the mean of
+    # min(tau, horizon), below E tau by at most E tau e^(-horizon_factor) for an exponential
+    t = np.where(np.isfinite(s.times), s.times, float(horizon))
+    lo, hi = mean_interval(t, alpha)
+    m = float(np.mean(t))
+    cv = float(np.std(t) / m)
+    return EscapeComparison(float(x), float(eta), problem.p, problem.k, m, lo, hi, cv, pred,
+                            method, s.censored, chains)

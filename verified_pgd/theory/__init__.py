@@ -22,3 +22,4 @@ __all__ += ["HessianSpectrum", "LandscapeConstants", "hessian_spectrum", "reduce
             "contraction_factor", "basin_contraction_factor", "stable_step_range",
             "default_radius", "landscape_constants", "x_sin_x_max"]
 from .schedule_design import schedule  # noqa: E402,F401  issue 5: the annealing schedule
+from .escape_law import escape_time  # noqa: E402,F401  issue 13: escape time with prefactor
