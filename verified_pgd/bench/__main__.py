@@ -1,4 +1,4 @@
-"""``python -m bench``: run the benchmark suite (bench/suite.py) and print the table."""
+"""``python -m bench``: run the benchmark suite (verified_pgd/bench/suite.py) and print the table."""
 import sys
 
 from .suite import main

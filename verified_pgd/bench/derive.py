@@ -36,14 +36,18 @@ from symbolic import codegen
 print(json.dumps({"seconds": elapsed, "derivations": sum(codegen.derivation_counts().values())}))
 """
 
-_ROOT = Path(__file__).resolve().parent.parent
+def _root() -> Path:
+    """The directory holding the ``symbolic`` package (a checkout or site-packages)."""
+    import symbolic
+    return Path(symbolic.__file__).resolve().parent.parent
 
 
 def _run(cache_dir: str) -> dict:
     env = dict(os.environ, VPGD_CACHE_DIR=cache_dir)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+    root = str(_root())
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     out = subprocess.run([sys.executable, "-c", _WORKLOAD], env=env, check=True,
-                         capture_output=True, text=True, cwd=str(_ROOT)).stdout
+                         capture_output=True, text=True, cwd=root).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
