@@ -18,42 +18,27 @@ def _up(x):
     return math.nextafter(float(x.upper()), math.inf)
 
 
+ARB_BITS = 200    # working precision of the claims' arb enclosures
+
+
 def _arb_landscape(problem):
     """arb enclosures of Delta L, L(saddle), L(spurious), mu, lam_max from the closed forms
-    (DESIGN section 3 / theory.landscape), with the teacher's floats taken exactly."""
-    import flint
-    old = flint.ctx.prec
-    flint.ctx.prec = 200
-    try:
-        a = [flint.arb(float(x)) for x in problem.a_star]
-        w = [flint.arb(float(x)) for x in problem.w_star]
-        A = sum(x * x for x in a)
-        S = sum(a)
-        s2 = sum(x * x for x in w)
-        pi = flint.arb.pi()
-        k = problem.k
-        den = (k + pi - 1) * A - S * S
-        alpha = den / ((pi - 1) * (k + pi - 1))
-        out = {}
-        ev = [(k + pi - 1) / (2 * pi)]
-        if k >= 2:
-            ev.append((pi - 1) / (2 * pi))
-        if problem.p >= 2:
-            ev.append(s2 * A / 2)
+    (:mod:`verified_pgd.theory.closed_forms`), with the teacher's floats taken exactly."""
+    from ..backends import get, teacher
+    from ..theory import closed_forms as cf, has_spurious_minimum
+    B = get("arb")
+    with B.workprec(ARB_BITS):
+        T = teacher(B, problem)
+        ev = [v for v, _ in cf.spectrum(B, T)]
         # min/max of enclosures: [min of lowers, min of uppers], [max of lowers, max of uppers]
         lows = [_down(e) for e in ev]
         ups = [_up(e) for e in ev]
         res = {"mu": (min(lows), min(ups)), "lam_max": (max(lows), max(ups))}
-        from ..theory import has_spurious_minimum
         if has_spurious_minimum(problem):
-            g_s = 1 - (pi - 1) * S * S / den
-            out["barrier"] = s2 * alpha * g_s * g_s / (4 * pi)
-            out["saddle_loss"] = s2 * alpha * (pi - g_s) ** 2 / (4 * pi)
-            out["spurious_loss"] = s2 * alpha * (pi - 2 * g_s) / 4
-        res.update({key: (_down(v), _up(v)) for key, v in out.items()})
+            out = {"barrier": cf.barrier(B, T), "saddle_loss": cf.saddle_loss(B, T),
+                   "spurious_loss": cf.spurious_loss(B, T)}
+            res.update({key: (_down(v), _up(v)) for key, v in out.items()})
         return res
-    finally:
-        flint.ctx.prec = old
 
 
 def certified_value(problem, quantity, point=None):

@@ -101,9 +101,15 @@ def chart(B, T, theta, aa):
     ``h_tt = -(s/2pi) g''(theta) aa``, ``beta = (s/2pi)(pi - theta) sin theta``,
     ``lam_perp = (s/2pi)(pi - theta) cos theta aa`` (g'' = sin theta - (pi - theta) cos theta)."""
     pi, s = T.pi, T.s
-    g2 = B.sin(theta) - (pi - theta) * B.cos(theta)
-    return (-s / (2 * pi) * g2 * aa, s / (2 * pi) * (pi - theta) * B.sin(theta),
-            s / (2 * pi) * (pi - theta) * B.cos(theta) * aa)
+    sin, cos = B.sin(theta), B.cos(theta)
+    g2 = sin - (pi - theta) * cos
+    return (-s / (2 * pi) * g2 * aa, s / (2 * pi) * (pi - theta) * sin,
+            s / (2 * pi) * (pi - theta) * cos * aa)
+
+
+def chart_beta(B, T, theta):
+    """``beta = (s/2pi)(pi - theta) sin theta``, the theta-a coupling of :func:`chart`."""
+    return T.s / (2 * T.pi) * (T.pi - theta) * B.sin(theta)
 
 
 def c0(B, T):
