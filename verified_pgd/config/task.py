@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numbers
 
+from .._validate import DEFAULT_EPS, MIN_DPS, parse_precision
 from ._leaves import (ConfigError, _bool, _choice, _err, _float, _int, _sub, _table,
                       _vector)
 
 A_PATTERNS = ("mixed", "alternating", "ones", "gaussian")
 INIT_KINDS = ("spurious", "random", "global", "saddle", "explicit")
 SCHEDULE_KINDS = ("stages", "constant", "geometric", "theory")
-MIN_DPS = 15
 
 
 def problem_spec(v, path="problem"):
@@ -164,11 +164,15 @@ def init_spec(v, path="init"):
 
 
 def _precision(v, path):
-    if v == "float64":
-        return v
+    """``"float64"``, an integer number of digits, ``"mp:<dps>"`` or ``"arb:<bits>"``
+    (:func:`verified_pgd._validate.parse_precision`, the solvers' own parser)."""
     if isinstance(v, numbers.Integral) and not isinstance(v, bool):
         return _int(v, path, MIN_DPS, 10_000)
-    raise _err(path, f"must be 'float64' or an integer number of digits >= {MIN_DPS}, got {v!r}")
+    try:
+        parse_precision(v)
+    except (TypeError, ValueError) as exc:
+        raise _err(path, str(exc).removeprefix("precision: ")) from None
+    return v
 
 
 def _gradient(v, path):
@@ -188,7 +192,7 @@ def solver_spec(v, path="solver"):
             "noise": _choice(v.get("noise", "gaussian"), _sub(path, "noise"), ("gaussian", "ball")),
             "gradient": _gradient(v.get("gradient", "population"), _sub(path, "gradient")),
             "precision": _precision(v.get("precision", "float64"), _sub(path, "precision")),
-            "eps": _float(v.get("eps", 1e-3), _sub(path, "eps"), 0.0, 1.0, strict_lo=True,
+            "eps": _float(v.get("eps", DEFAULT_EPS), _sub(path, "eps"), 0.0, 1.0, strict_lo=True,
                           strict_hi=True),
             "record_every": _int(v.get("record_every", 0), _sub(path, "record_every"), 0)}
 
