@@ -140,8 +140,6 @@ def resolve_dps(dps=None, prec=None, backend=None):
     return check_dps(dps)
 
 
-_Ctx = _Numbers
-
 
 def _check_exists(ctx, what):
     if not has_spurious_minimum(ctx.problem):
