@@ -1,6 +1,4 @@
-"""``python -m bench``: run the benchmark suite (bench/suite.py) and print the table."""
-import sys
+"""``python -m bench`` from a checkout = ``python -m verified_pgd.bench``."""
+import runpy
 
-from .suite import main
-
-sys.exit(main())
+runpy.run_module("verified_pgd.bench", run_name="__main__", alter_sys=True)

@@ -18,8 +18,10 @@ import numpy as np
 from flint import arb, fmpq
 
 from verified_pgd import formulas, theory
-from verified_pgd.backends import Arb
+from verified_pgd.backends import Arb, teacher
 from verified_pgd.problem import Problem
+from verified_pgd.theory import closed_forms as cf
+from verified_pgd.theory.constants import tangent_basis
 
 DELTA = Fraction(1, 100)        # excluded half-width around theta in {0, theta_s, pi} (no_critical)
 THETA_MAX = Fraction(16, 5)     # smoothness domain [0, 3.2] contains [0, pi]
@@ -108,55 +110,42 @@ def _agree(name, certified_pair, reference, rel=1e-9):
 # ----------------------------------------------------------------------------- teacher in arb
 
 class Teacher:
+    """The teacher in arb at the certificate's working precision, with the closed forms
+    of :mod:`verified_pgd.theory.closed_forms` evaluated on it (nothing re-derived here)."""
+
     def __init__(self, problem: Problem):
         self.problem = problem
-        self.wq = [Fraction(float(v)) for v in problem.w_star]
-        self.aq = [Fraction(float(v)) for v in problem.a_star]
-        self.p, self.k = len(self.wq), len(self.aq)
-        self.w = [ball(v) for v in self.wq]
-        self.a = [ball(v) for v in self.aq]
-        self.s2 = ball(sum(v * v for v in self.wq))
-        self.s = self.s2.sqrt()
-        self.A = ball(sum(v * v for v in self.aq))
-        self.na = self.A.sqrt()
-        self.S = ball(sum(self.aq))
-        self.pi = arb.pi()
+        self.T = T = teacher(_ARB, problem)
+        self.p, self.k = T.p, T.k
+        self.a = list(T.a_star)
+        self.s2, self.s, self.A, self.S, self.pi = T.s2, T.s, T.A, T.S, T.pi
+        self.na = _ARB.sqrt(T.A)
 
     def g_s(self):
-        pi, k = self.pi, self.k
-        return 1 - (pi - 1) * self.S ** 2 / ((k + pi - 1) * self.A - self.S ** 2)
+        return cf.g_s(_ARB, self.T)
 
     def alpha(self):
-        pi, k = self.pi, self.k
-        return ((k + pi - 1) * self.A - self.S ** 2) / ((pi - 1) * (k + pi - 1))
+        return cf.alpha(_ARB, self.T)
 
     def a_of_g(self, g):
         """s M^-1((g - 1) a* + (1.a*) 1)."""
-        b = [(g - 1) * ai + self.S for ai in self.a]
-        t = sum(b) / (self.k + self.pi - 1)
-        return [self.s * (bi - t) / (self.pi - 1) for bi in b]
+        return list(cf.a_of_g(_ARB, self.T, g))
 
     def g(self, theta):
-        # g(theta) = h(pi - theta), evaluated by the library's arb backend
-        return _ARB.h(np.array([self.pi - theta], dtype=object))[0]
+        return cf.g(_ARB, theta, self.T)
 
     def chart(self, th, c):
-        """(alpha, beta, lam_perp) of the chart Hessian (verified_pgd.theory.constants)."""
-        f = self.s / (2 * self.pi)
-        return (-f * (th.sin() - (self.pi - th) * th.cos()) * c, f * (self.pi - th) * th.sin(),
-                f * (self.pi - th) * th.cos() * c)
+        """(h_tt, beta, lam_perp) of the chart Hessian."""
+        return cf.chart(_ARB, self.T, th, c)
 
     def spectrum(self):
-        pi, k = self.pi, self.k
-        return ([self.s2 * self.A / 2] * (self.p - 1) + [(pi - 1) / (2 * pi)] * (k - 1)
-                + [(k + pi - 1) / (2 * pi)])
+        return [v for v, m in cf.spectrum(_ARB, self.T) for _ in range(m)]
 
     def mu(self):
         return min(self.spectrum(), key=to_fraction)
 
     def arrays(self):
-        w_hat = np.array([x / self.s for x in self.w], dtype=object)
-        return w_hat, np.array(self.a, dtype=object), self.s
+        return self.T.w_hat_star, self.T.a_star, self.T.s
 
 
 _ARB = Arb()
@@ -194,7 +183,7 @@ def _tight_theta_s(T: Teacher, digits: int) -> arb:
 
 def critical_points(problem: Problem, digits: int) -> dict:
     T = Teacher(problem)
-    if not (T.k + T.pi - 1) * T.A - T.pi * T.S ** 2 > 0:
+    if not cf.existence_margin(_ARB, T.T) > 0:
         raise ProofError("a_star: no spurious minimum (existence condition fails)")
     gs = T.g_s()
     a_bar, a_s = T.a_of_g(arb(0)), T.a_of_g(gs)
@@ -213,7 +202,7 @@ def critical_points(problem: Problem, digits: int) -> dict:
             + 2 * T.s * T.pi * sum(x * y for x, y in zip(a_bar, T.a))) / (4 * T.pi)
     L_sd = formulas.loss(_ARB, w_hat, a_star, s, w_s, np.array(a_s, dtype=object))
     bar = L_sd - L_sp
-    closed = T.s2 * T.alpha() * gs ** 2 / (4 * T.pi)
+    closed = cf.barrier(_ARB, T.T)
     if not bar.overlaps(closed):
         raise ProofError("barrier: generic loss difference disagrees with the closed form")
     claims = {"g_s": canonical(gs, digits), "theta_s": theta_s_pair(T, digits),
@@ -251,16 +240,9 @@ def _check_power_sums(T, ev):
     w_hat, a_star, s = T.arrays()
     H = formulas.hessian(_ARB, w_hat, a_star, s, w_hat.copy(), s * a_star, riemannian=True)
     p, k = T.p, T.k
-    # tangent basis of w_hat^perp from the Householder reflection mapping w_hat to e_i
-    i = int(np.argmax(np.abs(T.problem.w_hat_star)))
-    vv = w_hat.copy()
-    vv[i] = vv[i] + (1 if T.problem.w_hat_star[i] > 0 else -1)
-    nv = (vv * vv).sum()
-    Hh = np.array([[arb(int(r == c)) - 2 * vv[r] * vv[c] / nv for c in range(p)] for r in range(p)],
-                  dtype=object)
     Q = np.empty((p + k, p - 1 + k), dtype=object)
     Q[...] = arb(0)
-    Q[:p, :p - 1] = np.delete(Hh, i, axis=1)
+    Q[:p, :p - 1] = tangent_basis(w_hat, backend="arb")
     for j in range(k):
         Q[p + j, p - 1 + j] = arb(1)
     Ht = Q.T.dot(H).dot(Q)
@@ -296,8 +278,8 @@ def smoothness(problem: Problem, digits: int) -> dict:
     T = Teacher(problem)
     R = canonical(2 * T.s * T.na, digits)
     c_max = canonical(2 * T.s * T.A, digits)
-    lam_M = (T.k + T.pi - 1) / (2 * T.pi)
-    L_R = (T.s2 * T.A).max(lam_M) + T.s * T.pi * T.na / 8
+    top, lam_M, tail = cf.smoothness_terms(_ARB, T.T, 2 * T.s * T.na)
+    L_R = top.max(lam_M) + tail
     bound = canonical(L_R, digits)
     _agree("bound", bound, theory.smoothness_bound(problem, theory.default_radius(problem)))
     B, C = ball(Fraction(bound[0])), Fraction(c_max[1])
@@ -312,7 +294,7 @@ def smoothness(problem: Problem, digits: int) -> dict:
 def basin(problem: Problem, digits: int) -> dict:
     T = Teacher(problem)
     mu = T.mu()
-    K = T.s / (2 * T.pi) * (2 * T.pi * T.na + (2 + T.pi ** 2 / 4) * T.s * T.A)
+    K = cf.hessian_lipschitz(_ARB, T.T)
     rho_pair = canonical(mu / (2 * K), digits)
     _agree("rho", rho_pair, theory.basin_radius(problem))
     rho = Fraction(rho_pair[1])
@@ -339,7 +321,7 @@ def no_critical(problem: Problem, digits: int) -> dict:
 
     def ok(box):
         (th,) = box
-        A0 = (T.s / (2 * T.pi) * (T.pi - th) * th.sin()) ** 2
+        A0 = cf.chart_beta(_ARB, T.T, th) ** 2
         m = sum(x * y for x, y in zip(T.a_of_g(T.g(th)), T.a))
         return A0 * B0 * (m * m) / (A0 * T.A + B0) > 0
 

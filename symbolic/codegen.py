@@ -16,7 +16,6 @@ show that a second load comes from the cache).
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import importlib.metadata
 import os
@@ -24,19 +23,11 @@ import re
 import tempfile
 from pathlib import Path
 
+from .counters import count_derivation, derivation_counts  # noqa: F401  (re-exported)
+
 BACKENDS = ("numpy", "mpmath")
 
-_COUNTS: collections.Counter = collections.Counter()
 _MEMO: dict = {}
-
-
-def count_derivation(name: str) -> None:
-    _COUNTS[name] += 1
-
-
-def derivation_counts() -> dict:
-    """How many times each derivation ran in this process (cache misses)."""
-    return dict(_COUNTS)
 
 
 def cache_dir() -> Path:

@@ -90,8 +90,8 @@ def derived_moments():
     """
     global _DERIVED
     if _DERIVED is None:
-        from . import codegen
-        codegen.count_derivation("moments")
+        from .counters import count_derivation
+        count_derivation("moments")
         _DERIVED = {"m1": derive_m1(), "m2": derive_m2(), "m11": derive_m11()}
     return dict(_DERIVED)
 
@@ -117,14 +117,3 @@ def moments(fault=None):
     if fault == "kernel-pi":
         m["m11"] = kernel_pi_fault(m["m11"])
     return m
-
-
-def moment_functions(backend="mpmath", fault=None):
-    """Callables ``{"m1": m1(nx), "m2": m2(nx), "m11": m11(nx, ny, phi)}``.
-
-    ``backend`` is ``"mpmath"`` (evaluates at the ambient ``mpmath.mp.dps``) or
-    ``"numpy"`` (float64, elementwise on arrays).  Generated from the derived
-    expressions (through the cache of :mod:`symbolic.codegen`).
-    """
-    from . import codegen
-    return codegen.moment_functions(backend=backend, fault=fault)

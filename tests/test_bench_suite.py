@@ -1,9 +1,9 @@
-"""bench/suite.py logic without timing anything: targets become PASS/MISS/n/a from the
+"""verified_pgd/bench/suite.py logic without timing anything: targets become PASS/MISS/n/a from the
 figures, missing optional modules print "not available", the table renders, and the
 PyTorch baseline's loss (evaluated on numpy arrays, so it runs without torch) is vp.loss."""
 import numpy as np
 
-from bench import suite
+from verified_pgd.bench import suite
 
 
 def fake(full16, torch16, rng_all, red4, red4096, hp50):
@@ -63,7 +63,7 @@ class _NumpyTorch:
 
 
 def test_torch_baseline_loss_is_vp_loss_without_torch():
-    from bench import torch_baseline as tb
+    from verified_pgd.bench import torch_baseline as tb
     import verified_pgd as vp
     prob = vp.Problem([0.3, -1.0, 2.0], [1.0, -0.5, 0.25, 2.0])
     g = np.random.default_rng(0)
@@ -89,3 +89,34 @@ def test_torch_baseline_loss_is_vp_loss_without_torch():
 def test_vpgd_bench_is_a_subcommand():
     from verified_pgd import cli
     assert cli.main(["bench", "--help"]) == 0
+
+
+def test_checkout_shim_runs_the_packaged_suite():
+    """``python -m bench`` from the repository root reaches verified_pgd.bench (no sys.path
+    edits); negative control: a module the shim does not forward is an error."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    ok = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=root,
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "python -m bench" in ok.stdout, ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "bench.no_such_module"], cwd=root,
+                         capture_output=True, text=True)
+    assert bad.returncode != 0
+
+
+def test_wheel_installs_only_the_three_packages():
+    import tomllib
+    from pathlib import Path
+    from setuptools import find_packages
+    root = Path(__file__).resolve().parent.parent
+    cfg = tomllib.loads((root / "pyproject.toml").read_text())
+    include = cfg["tool"]["setuptools"]["packages"]["find"]["include"]
+    pkgs = find_packages(str(root), include=include)
+    tops = {p.split(".")[0] for p in pkgs}
+    assert tops == {"symbolic", "verified_pgd", "proofs_check"}, tops
+    assert "verified_pgd.bench" in pkgs and "verified_pgd.claims" in pkgs
+    # negative control: the pre-fix pattern list would have shipped tests and bench
+    old = find_packages(str(root), include=include + ["tests*", "bench*"])
+    assert {"tests", "bench"} <= {p.split(".")[0] for p in old}

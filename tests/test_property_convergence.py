@@ -62,7 +62,7 @@ CI_CHAINS, CI_DELTA = 2000, 0.05
 PER_KIND = max(2, settings.default.max_examples // 12)
 
 
-@pytest.mark.parametrize("kind", vst.INIT_KINDS)
+@pytest.mark.parametrize("kind", vst.STATE_KINDS)
 @settings(max_examples=PER_KIND)
 @given(data=st.data())
 def test_schedule_reaches_eps_with_probability_1_minus_delta(kind, data):

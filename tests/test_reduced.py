@@ -24,6 +24,7 @@ import pytest
 from scipy.stats import ks_2samp
 
 import verified_pgd as vp
+from verified_pgd import theory
 from verified_pgd.reduced import _pgd_reduced, chain_streams, pgd_reduced
 
 ALPHA_TOTAL = 1e-6
@@ -73,7 +74,7 @@ def statistics(res):
 def run_pair(p, sigma, normalized, noise, chi_df=None, seed_full=101, seed_red=202,
              red_schedule=None):
     prob = problem(p)
-    sp = prob.spurious_minimum()
+    sp = theory.spurious_minimum(prob)
     sched = schedule(sigma)
     args = (prob, sp.w, sp.a, sched, None if sched.has_eta else ETA)
     full = vp.pgd(*args, seed=seed_full, chains=M, normalized=normalized, noise=noise,
@@ -144,7 +145,7 @@ def test_noise_free_path_equals_the_full_path(p, normalized):
 
 def test_noise_free_path_from_the_spurious_point_stays_there():
     prob = problem(8)
-    sp = prob.spurious_minimum()
+    sp = theory.spurious_minimum(prob)
     red = pgd_reduced(prob, sp.w, sp.a, vp.Schedule([(0.0, 100)]), ETA)
     assert np.array_equal(red.w[0], sp.w) and np.all(red.history.theta == np.pi)
 
@@ -218,7 +219,7 @@ def test_streams_are_not_the_full_solvers():
 def test_noise_moves_the_chain():
     """Negative control for the law tests' premise: the noise is actually applied."""
     prob = problem(8)
-    sp = prob.spurious_minimum()
+    sp = theory.spurious_minimum(prob)
     res = pgd_reduced(prob, sp.w, sp.a, vp.Schedule([(0.5, 20)]), ETA, chains=5)
     assert (res.history.theta[-1] < np.pi).all()
 

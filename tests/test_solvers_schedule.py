@@ -14,7 +14,7 @@ from verified_pgd.solver import bookkeeping, rng
 
 PROB = vp.Problem.default()
 ODD = vp.Problem([0.3, -1.1, 0.7], [2.5, -0.4])          # s != 1, |a*| != 1
-SP = PROB.spurious_minimum()
+SP = vp.theory.spurious_minimum(PROB)
 # eta annealing (up and down), sigma_w != sigma_a, a zero sigma_a stage, a noise-free tail
 MIXED = vp.Schedule([Stage(12, 0.1, 0.8, 0.3), Stage(9, 0.05, 0.5, 0.0), Stage(6, 0.2, 0.0, 0.0)])
 

@@ -73,7 +73,7 @@ def _riemannian_grad_norm(prob, w, a):
 @given(st.data())
 def test_each_initialisation_kind_is_what_it_says(data):
     prob = data.draw(SPURIOUS)
-    kind = data.draw(st.sampled_from(vst.INIT_KINDS))
+    kind = data.draw(st.sampled_from(vst.STATE_KINDS))
     init = data.draw(vst.initialisations(prob, kind=kind))
     assert init.kind == kind
     assert init.w.shape == (prob.p,) and init.a.shape == (prob.k,)
@@ -146,4 +146,4 @@ def test_cases_compose(case):
     prob, init, eta = case
     assert theory.has_spurious_minimum(prob)
     assert 0 < eta < vst.eta_max(prob)
-    assert init.kind in vst.INIT_KINDS
+    assert init.kind in vst.STATE_KINDS

@@ -90,7 +90,7 @@ def test_table_output_and_solvers_flag(capsys, monkeypatch):
 def test_faulty_moment_loss_differs_only_by_the_kernel():
     """The loss that kernel-pi feeds to Monte Carlo is assembled from the moments; with the
     true moments the same assembly reproduces the closed form (so the fault is the kernel)."""
-    from symbolic.moments import moment_functions
+    from symbolic import moment_functions
     rng = np.random.default_rng(5)
     prob = vp.Problem(rng.normal(size=3), rng.normal(size=4))
     clean = moment_loss_mp(lambda: moment_functions(backend="mpmath"))

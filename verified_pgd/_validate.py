@@ -6,11 +6,15 @@ so the CLI can print it as one line and exit 2.
 from __future__ import annotations
 
 import numbers
+import re
 import warnings
 
 import numpy as np
 
 MIN_DPS = 15
+# The one default eps of eps-success (theta <= eps and relative a-error <= eps): pgd's
+# keyword, a config's [solver] eps and the experiments' tasks all default to it.
+DEFAULT_EPS = 1e-6
 
 
 def as_float_array(x, name: str, *, ndim_min: int = 1) -> np.ndarray:
@@ -203,3 +207,30 @@ def check_choice(value, name: str, choices):
             f"a {type(value).__name__}"
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {shown}")
     return value
+
+
+def parse_precision(precision):
+    """The one parser of a solver precision (API, config and CLI).
+
+    ``"float64"`` -> ("float64", None); int dps or "mp:<dps>" -> ("mp", dps);
+    ``"arb:<bits>"`` -> ("arb", bits)."""
+    if isinstance(precision, str):
+        if precision == "float64":
+            return "float64", None
+        m = re.fullmatch(r"(mp|arb):(\d+)", precision.strip())
+        if m is None:
+            raise ValueError(f"precision: expected 'float64', an integer number of digits, "
+                             f"'mp:<dps>' or 'arb:<bits>', got {precision!r}")
+        kind, n = m.group(1), int(m.group(2))
+        if kind == "mp":
+            return "mp", check_dps(n)
+        if n < 53:
+            raise ValueError(f"precision: arb needs at least 53 bits, got {n}")
+        return "arb", n
+    if isinstance(precision, bool) or not isinstance(precision, numbers.Integral):
+        raise TypeError(f"precision: expected 'float64', an integer dps or 'arb:<bits>', "
+                        f"got {precision!r}")
+    try:
+        return "mp", check_dps(precision)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"precision: {exc}") from None

@@ -13,10 +13,17 @@ without losing digits at small theta:
 * mpmath: the same series, run to the working precision;
 * arb: the direct formula; ball arithmetic tracks the cancellation rigorously, so the
   enclosure is correct, merely wider (callers raise the precision if they care).
+
+Precision is one mechanism for all three (the mpmath way): ``B.workdps(dps)`` and
+``B.workprec(bits)`` are context managers that set the backend's working precision and
+restore it on exit (a no-op for float64).  :func:`teacher` converts a problem's teacher
+into ``B`` once, under that precision; :func:`get` names a backend.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -34,6 +41,22 @@ class Float64:
     name = "float64"
     dtype = np.float64
     pi = np.pi
+
+    @staticmethod
+    def workdps(dps=None):
+        return contextlib.nullcontext()
+
+    @staticmethod
+    def workprec(bits=None):
+        return contextlib.nullcontext()
+
+    @staticmethod
+    def convert(x):
+        return np.float64(x)
+
+    @staticmethod
+    def h_scalar(theta):
+        return Float64.h(theta)[()]
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
     sqrt = staticmethod(np.sqrt)
@@ -136,6 +159,17 @@ class MPMath(_ObjectBackend):
     def convert(self, x):
         return self.mp.mpf(x)
 
+    def workdps(self, dps):
+        import mpmath
+        return mpmath.workdps(dps)
+
+    def workprec(self, bits):
+        import mpmath
+        return mpmath.workprec(bits)
+
+    def h_scalar(self, theta):
+        return self._h_scalar(theta)
+
     def _h_scalar(self, theta):
         mp = self.mp
         if theta >= 1:
@@ -188,6 +222,15 @@ class Arb(_ObjectBackend):
     def convert(self, x):
         return self.flint.arb(x)
 
+    def workdps(self, dps):
+        return self.flint.ctx.workdps(dps)
+
+    def workprec(self, bits):
+        return self.flint.ctx.workprec(bits)
+
+    def h_scalar(self, theta):
+        return theta.sin() - theta * theta.cos()
+
     def _safe_div_scalar(self, num, den):
         # t t^T / |t| -> 0 as t -> 0; |(t t^T)_ij| / |t| <= |t|, so a ball containing 0 is
         # replaced by the enclosure [-|t|, |t|] of the limit-continuous value.
@@ -198,3 +241,53 @@ class Arb(_ObjectBackend):
 
     def safe_div(self, num, den):
         return self._safe_div(num, den)
+
+
+_NAMES = {"float64": Float64, "mpmath": MPMath, "mp": MPMath, "arb": Arb}
+
+
+def get(backend) -> object:
+    """A backend instance by name (``"float64"``, ``"mpmath"`` (alias ``"mp"``), ``"arb"``),
+    or ``backend`` itself if it already is one."""
+    if isinstance(backend, (Float64, _ObjectBackend)):
+        return backend
+    if not isinstance(backend, str) or backend not in _NAMES:
+        raise ValueError(f"backend: must be one of 'float64', 'mpmath', 'arb', got {backend!r}")
+    return _NAMES[backend]()
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """The teacher (w*, a*) in one number system: ``w_hat_star``, ``a_star`` (arrays),
+    ``s = |w*|``, ``s2 = |w*|^2``, ``A = |a*|^2``, ``S = 1.a*``, ``pi``, ``k``, ``p``."""
+
+    w_hat_star: np.ndarray
+    a_star: np.ndarray
+    s: object
+    s2: object
+    A: object
+    S: object
+    pi: object
+    k: int
+    p: int
+
+
+def teacher(B, problem) -> Teacher:
+    """The one conversion of a problem's teacher into backend ``B`` (call it under the
+    working precision, e.g. inside ``B.workdps(...)``).
+
+    float64 uses the problem's own float64 ``w_hat_star``, ``a_star`` and ``s`` (so
+    theory agrees bitwise with the solvers); object backends take each float of w* and
+    a* exactly and form the sums in ``B`` (``s2 = sum w_i^2``, ``s = sqrt(s2)``).
+    """
+    if isinstance(B, Float64):
+        a = np.array(problem.a_star, dtype=np.float64)
+        s = problem.s
+        return Teacher(np.array(problem.w_hat_star, dtype=np.float64), a, s, s * s,
+                       float(np.sum(a * a)), float(np.sum(a)), np.pi,
+                       len(a), len(problem.w_star))
+    w = np.array([B.convert(float(x)) for x in problem.w_star], dtype=object)
+    a = np.array([B.convert(float(x)) for x in problem.a_star], dtype=object)
+    s2 = (w * w).sum()
+    s = B.sqrt(s2)
+    return Teacher(w / s, a, s, s2, (a * a).sum(), a.sum(), B.pi, len(a), len(w))

@@ -13,7 +13,7 @@ import numpy as np
 from . import formulas
 from ._validate import (as_float_array, check_dps, check_dps_cap, check_last_dim,
                         check_nonzero_w, finite_result)
-from .backends import Arb, Float64, MPMath
+from .backends import Arb, Float64, MPMath, teacher
 from .problem import Problem
 
 _F64 = Float64()
@@ -124,27 +124,27 @@ def _to_mp_vector(x, name, mp, size, what):
 
 
 class _MPInputs:
-    def __init__(self, prob, w, a, dps):
-        import mpmath
+    """``(B, w_hat*, a*, s, w, a)`` in mpmath under ``B.workdps(dps)`` (the backend's one
+    precision mechanism and :func:`verified_pgd.backends.teacher`)."""
+
+    def __init__(self, prob, w, a, dps, need_a=True):
         _check_problem(prob)
         self.dps = check_dps_cap(check_dps(dps))
-        self.mpmath = mpmath
-        self.ctx = mpmath.workdps(self.dps)
-        self.prob, self.w, self.a = prob, w, a
+        self.B = MPMath()
+        self.ctx = self.B.workdps(self.dps)
+        self.prob, self.w, self.a, self.need_a = prob, w, a, need_a
 
     def __enter__(self):
         self.ctx.__enter__()
-        mp = self.mpmath.mp
-        B = MPMath()
+        B = self.B
+        mp = B.mp
         w = _to_mp_vector(self.w, "w", mp, self.prob.p, "p")
-        a = _to_mp_vector(self.a, "a", mp, self.prob.k, "k")
+        a = _to_mp_vector(self.a, "a", mp, self.prob.k, "k") if self.need_a else None
         if all(x == 0 for x in w):
             self.ctx.__exit__(None, None, None)
             check_nonzero_w(np.zeros(1))
-        w_star = np.array([mp.mpf(float(x)) for x in self.prob.w_star], dtype=object)
-        a_star = np.array([mp.mpf(float(x)) for x in self.prob.a_star], dtype=object)
-        s = mp.sqrt((w_star * w_star).sum())
-        return B, w_star / s, a_star, s, w, a
+        T = teacher(B, self.prob)
+        return B, T.w_hat_star, T.a_star, T.s, w, a
 
     def __exit__(self, *exc):
         return self.ctx.__exit__(*exc)
@@ -174,6 +174,12 @@ def hessian_mp(prob: Problem, w, a, dps: int = 50, *, riemannian: bool = False):
         return np.vectorize(lambda x: +x, otypes=[object])(H)
 
 
+def theta_mp(prob: Problem, w, dps: int = 50):
+    """Angle between w and w* at ``dps`` digits (an ``mpf``; ``w`` a 1-D sequence)."""
+    with _MPInputs(prob, w, None, dps, need_a=False) as (B, w_hat_star, _, _s, w, _a):
+        return +formulas.theta_of(B, w_hat_star, w)
+
+
 # --------------------------------------------------------------------------- arb
 
 def with_arb(prob: Problem, w, a, prec: int = 200):
@@ -199,7 +205,5 @@ def with_arb(prob: Problem, w, a, prec: int = 200):
 
     w = conv(w, "w", prob.p, "p")
     a = conv(a, "a", prob.k, "k")
-    w_star = conv(prob.w_star, "w_star", prob.p, "p")
-    a_star = conv(prob.a_star, "a_star", prob.k, "k")
-    s = ((w_star * w_star).sum()).sqrt()
-    return B, w_star / s, a_star, s, w, a
+    T = teacher(B, prob)
+    return B, T.w_hat_star, T.a_star, T.s, w, a

@@ -105,20 +105,3 @@ class Problem:
         (the spurious local minimum exists, DESIGN section 3).
         """
         return cls(w_star=[1.0, 0.0, 0.0, 0.0], a_star=[1.0, 1.0, 1.0, -1.0])
-
-    # Landscape (DESIGN section 3); implemented in verified_pgd.theory.
-    def global_minimum(self):
-        from . import theory
-        return theory.global_minimum(self)
-
-    def spurious_minimum(self):
-        from . import theory
-        return theory.spurious_minimum(self)
-
-    def saddle(self):
-        from . import theory
-        return theory.saddle(self)
-
-    def barrier(self):
-        from . import theory
-        return theory.barrier(self)

@@ -3,10 +3,10 @@ and schedules.  Public and composable, for this project's property tests and for
 projects' CI.
 
     >>> from hypothesis import given
-    >>> from verified_pgd import strategies as vst
+    >>> from verified_pgd import strategies as vst, theory
     >>> @given(vst.problems(k=vst.st.integers(2, 6), spurious=True))
     ... def test_barrier_positive(problem):
-    ...     assert problem.barrier() > 0
+    ...     assert theory.barrier(problem) > 0
 
 Every argument that sizes a problem accepts either a plain value or a Hypothesis
 strategy, so ``problems(k=4)`` fixes k and ``problems(k=st.integers(2, 8))`` draws it.
@@ -36,10 +36,11 @@ from .problem import Problem
 from .schedule import Schedule
 
 __all__ = ["st", "problems", "initialisations", "step_sizes", "schedules", "cases", "Init",
-           "INIT_KINDS", "ADVERSARIAL_KINDS", "eta_max"]
+           "STATE_KINDS", "ADVERSARIAL_KINDS", "eta_max"]
 
-INIT_KINDS = ("uniform", "spurious", "near_spurious", "saddle", "large_a", "antipodal")
-ADVERSARIAL_KINDS = INIT_KINDS[1:]
+# Kinds of generated test states (config.INIT_KINDS are a config's starting points).
+STATE_KINDS = ("uniform", "spurious", "near_spurious", "saddle", "large_a", "antipodal")
+ADVERSARIAL_KINDS = STATE_KINDS[1:]
 _NEEDS_SPURIOUS = ("spurious", "near_spurious", "saddle")
 
 
@@ -142,7 +143,7 @@ def problems(draw, k=None, p=None, s=None, a_norm=None, spurious=None, margin=0.
 
 @dataclass(frozen=True)
 class Init:
-    """An initial state: ``kind`` (one of :data:`INIT_KINDS`), ``w`` (p,), ``a`` (k,)."""
+    """An initial state: ``kind`` (one of :data:`STATE_KINDS`), ``w`` (p,), ``a`` (k,)."""
 
     kind: str
     w: np.ndarray
@@ -191,14 +192,14 @@ def initialisations(draw, problem, kind=None, scale=None):
     from . import theory
     has = theory.has_spurious_minimum(problem)
     if kind is None:
-        kinds = [x for x in INIT_KINDS if has or x not in _NEEDS_SPURIOUS]
+        kinds = [x for x in STATE_KINDS if has or x not in _NEEDS_SPURIOUS]
     elif isinstance(kind, str):
         kinds = [kind]
     else:
         kinds = list(kind)
     for x in kinds:
-        if x not in INIT_KINDS:
-            raise ValueError(f"kind: expected one of {INIT_KINDS}, got {x!r}")
+        if x not in STATE_KINDS:
+            raise ValueError(f"kind: expected one of {STATE_KINDS}, got {x!r}")
         if x in _NEEDS_SPURIOUS and not has:
             raise ValueError(f"kind: {x!r} needs a problem with a spurious minimum")
     kd = draw(st.sampled_from(kinds))

@@ -218,6 +218,7 @@ def _exit_with_parent(parent_pid: int) -> None:
     """
     import os
     import signal
+    import sys
     import threading
     import time
     if sys.platform.startswith("linux"):

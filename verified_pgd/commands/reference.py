@@ -67,15 +67,7 @@ def main(args) -> int:
 
     g_w, g_a = vp.grad_mp(problem, w, a, dps=dps)
     H = vp.hessian_mp(problem, w, a, dps=dps)
-    with mpmath.workdps(dps):
-        wv = [mpmath.mpf(x) for x in w]
-        u = mpmath.sqrt(mpmath.fsum(x * x for x in wv))
-        w_hat = [x / u for x in wv]
-        ws = [mpmath.mpf(float(x)) for x in problem.w_star]
-        s_ = mpmath.sqrt(mpmath.fsum(x * x for x in ws))
-        diff = mpmath.sqrt(mpmath.fsum((x - y / s_) ** 2 for x, y in zip(w_hat, ws)))
-        summ = mpmath.sqrt(mpmath.fsum((x + y / s_) ** 2 for x, y in zip(w_hat, ws)))
-        th = 2 * mpmath.atan2(diff, summ)
+    th = vp.theta_mp(problem, w, dps=dps)
     doc = {"dps": dps, "problem": problem.to_dict(), "w": w, "a": a,
            "theta": s(th), "loss": s(vp.loss_mp(problem, w, a, dps=dps)),
            "gradient": {"w": vec(g_w), "a": vec(g_a)},

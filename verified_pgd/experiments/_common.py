@@ -59,13 +59,6 @@ def split_chains(chains: int, per_task: int = 250) -> list:
     return [chains // n + (1 if i < chains % n else 0) for i in range(n)]
 
 
-def clopper_pearson(successes: int, n: int, level: float = 0.95):
-    """Exact (Clopper-Pearson) confidence interval of a binomial proportion."""
-    from scipy.stats import binomtest
-    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=level, method="exact")
-    return float(ci.low), float(ci.high)
-
-
 def loglog_fit(x, y):
     """Least-squares slope and intercept of log y against log x (finite positive points)."""
     x = np.asarray(x, dtype=float)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import Section, clopper_pearson, fmt, new_figure, save_figure, seed_for, \
+from ..claims.statistics import clopper_pearson
+from ._common import Section, fmt, new_figure, save_figure, seed_for, \
     split_chains, task
 
 ID = "e3"
@@ -75,7 +76,7 @@ def analyse(conf, problem, results, out_dir) -> Section:
         final = int(np.sum((th <= eps) & (ae <= eps) & ~dv))
         ever = int(np.sum((hit >= 0) & ~dv))
         basin = int(np.sum(th < theta_basin))
-        ci_f, ci_e, ci_b = (clopper_pearson(x, n) for x in (final, ever, basin))
+        ci_f, ci_e, ci_b = (clopper_pearson(x, n, alpha=0.025) for x in (final, ever, basin))
         series[name] = {"n": n, "final_success": final, "final_ci": ci_f, "ever_success": ever,
                         "ever_ci": ci_e, "global_basin": basin, "basin_ci": ci_b,
                         "diverged": div, "steps": part[0]["steps"]}

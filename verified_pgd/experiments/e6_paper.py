@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import Section, clopper_pearson, new_figure, save_figure, seed_for
+from ..claims.statistics import clopper_pearson
+from ._common import Section, new_figure, save_figure, seed_for
 
 ID = "e6"
 TITLE = "E6 The paper's protocol (Zhou et al. 2019)"
@@ -101,7 +102,7 @@ def analyse(conf, problem, results, out_dir) -> Section:
                 basin = (th < th_s) & ~res.diverged
                 n = res.chains
                 f, b = int(ok_final.sum()), int(basin.sum())
-                ci_f, ci_b = clopper_pearson(f, n), clopper_pearson(b, n)
+                ci_f, ci_b = (clopper_pearson(x, n, alpha=0.025) for x in (f, b))   # exact 95%
                 hit = res.hit_step[res.success]
                 med = float(np.median(hit)) if hit.size else None
                 key = f"{pi}_{init}_{method}"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import formulas
-from .._validate import as_float_array, check_dps, check_int, check_nonzero_w, check_positive
+from .._validate import (as_float_array, check_int, check_nonzero_w, check_positive,
+                         parse_precision)  # noqa: F401  (re-exported: the one precision parser)
 from ..backends import Float64
 from ..problem import Problem
 from . import rng
@@ -118,31 +118,6 @@ class RunConfig:
             cfg["stream"] = (f"reduced:SeedSequence([seed, {REDUCED_STREAM_TAG:#x}], "
                              "spawn_key=(chain, 0|1))")
         return cfg
-
-
-def parse_precision(precision):
-    """``"float64"`` -> ("float64", None); int dps or "mp:<dps>" -> ("mp", dps);
-    ``"arb:<bits>"`` -> ("arb", bits)."""
-    if isinstance(precision, str):
-        if precision == "float64":
-            return "float64", None
-        m = re.fullmatch(r"(mp|arb):(\d+)", precision.strip())
-        if m is None:
-            raise ValueError(f"precision: expected 'float64', an integer number of digits, "
-                             f"'mp:<dps>' or 'arb:<bits>', got {precision!r}")
-        kind, n = m.group(1), int(m.group(2))
-        if kind == "mp":
-            return "mp", check_dps(n)
-        if n < 53:
-            raise ValueError(f"precision: arb needs at least 53 bits, got {n}")
-        return "arb", n
-    if isinstance(precision, bool) or not isinstance(precision, numbers.Integral):
-        raise TypeError(f"precision: expected 'float64', an integer dps or 'arb:<bits>', "
-                        f"got {precision!r}")
-    try:
-        return "mp", check_dps(precision)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"precision: {exc}") from None
 
 
 def record_steps(total: int, every: int) -> np.ndarray:

@@ -21,5 +21,7 @@ __all__ += ["HessianSpectrum", "LandscapeConstants", "hessian_spectrum", "reduce
             "tangent_hessian", "smoothness_bound", "hessian_lipschitz_bound", "basin_radius",
             "contraction_factor", "basin_contraction_factor", "stable_step_range",
             "default_radius", "landscape_constants", "x_sin_x_max"]
-from .schedule_design import schedule  # noqa: E402,F401  issue 5: the annealing schedule
-from .escape_law import escape_time  # noqa: E402,F401  issue 13: escape time with prefactor
+from .schedule_design import schedule  # noqa: E402  issue 5: the annealing schedule
+from .escape_law import escape_time  # noqa: E402  issue 13: escape time with prefactor
+
+__all__ += ["schedule", "escape_time"]

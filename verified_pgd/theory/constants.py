@@ -38,7 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import check_dps, check_positive
+from ..backends import get as get_backend, teacher
 from ..problem import Problem
+from . import closed_forms as cf
 from . import landscape
 
 
@@ -82,22 +84,26 @@ class LandscapeConstants:
     eta_max: float
 
 
-def tangent_basis(w_hat, dps=None) -> np.ndarray:
+def tangent_basis(w_hat, dps=None, *, backend=None) -> np.ndarray:
     """An orthonormal basis (columns, shape (p, p-1)) of the tangent space w_hat^perp,
-    from the Householder reflection that maps w_hat to +-e_i (i = argmax |w_hat_i|)."""
+    from the Householder reflection that maps w_hat to +-e_i (i = argmax |w_hat_i|).
+
+    float64 by default; with ``dps`` (mpmath) or ``backend="arb"`` the entries of
+    ``w_hat`` are used as given (object array) under the caller's working precision.
+    """
     p = len(w_hat)
-    i = int(np.argmax(np.abs(np.array(w_hat, dtype=float))))
-    if dps is None:
+    i = int(np.argmax(np.abs(np.array([float(x) for x in w_hat], dtype=float))))
+    if dps is None and backend in (None, "float64"):
         w_hat = np.asarray(w_hat, dtype=float)
         v = w_hat.copy()
         v[i] += np.sign(w_hat[i])
         Hh = np.eye(p) - 2 * np.outer(v, v) / (v @ v)
     else:
-        import mpmath
+        B = get_backend(backend or "mpmath")
         v = np.array(list(w_hat), dtype=object)
         v[i] = v[i] + (1 if w_hat[i] > 0 else -1)
         vv = (v * v).sum()
-        Hh = np.array([[mpmath.mpf(int(r == c)) - 2 * v[r] * v[c] / vv for c in range(p)]
+        Hh = np.array([[B.convert(int(r == c)) - 2 * v[r] * v[c] / vv for c in range(p)]
                        for r in range(p)], dtype=object)
     return np.delete(Hh, i, axis=1)
 
@@ -149,44 +155,34 @@ def hessian_spectrum(problem, dps=None) -> HessianSpectrum:
     return HessianSpectrum(ev, ev[0], ev[-1], ev[-1] / ev[0])
 
 
-def reduced_hessian(problem, theta, a, dps=None):
+def reduced_hessian(problem, theta, a, dps=None, *, backend=None):
     """``(H_red, lambda_perp)`` of the chart at angle ``theta`` and weights ``a`` (module
-    docstring).  float64 (unbatched) or mpmath at ``dps``."""
+    docstring; entries: :func:`.closed_forms.chart`).  float64 (unbatched), mpmath at
+    ``dps`` or arb balls (``backend="arb"``)."""
     _check_problem(problem)
     k = problem.k
-    if dps is None:
-        pi, sin, cos = np.pi, np.sin, np.cos
-        a_star = np.asarray(problem.a_star, dtype=float)
-        a = np.asarray(a, dtype=float)
-        s, theta = problem.s, float(theta)
-        eye = np.eye(k)
-        H = np.zeros((k + 1, k + 1))
-    else:
-        import mpmath
-        dps = check_dps(dps)
-        ctx = mpmath.workdps(dps)
-        ctx.__enter__()
-        mp = mpmath.mp
-        pi, sin, cos = +mp.pi, mp.sin, mp.cos
-        a_star = np.array([mp.mpf(float(x)) for x in problem.a_star], dtype=object)
-        a = np.array([mp.mpf(x) for x in a], dtype=object)
-        s = mp.sqrt(mp.fsum(mp.mpf(float(x)) ** 2 for x in problem.w_star))
-        theta = mp.mpf(theta)
-        eye = np.array([[mp.mpf(int(i == j)) for j in range(k)] for i in range(k)], dtype=object)
-        H = np.array([[mp.zero] * (k + 1) for _ in range(k + 1)], dtype=object)
-    try:
-        aa = (a * a_star).sum()
-        g2 = sin(theta) - (pi - theta) * cos(theta)
-        H[0, 0] = -s / (2 * pi) * g2 * aa
-        cross = s / (2 * pi) * (pi - theta) * sin(theta) * a_star
+    with landscape._Numbers(problem, dps, backend) as c:
+        B, T = c.B, c.T
+        if c.float64:
+            a = np.asarray(a, dtype=float)
+            theta = float(theta)
+            H = np.zeros((k + 1, k + 1))
+        else:
+            a = np.array([x if B.name == "arb" and isinstance(x, B.flint.arb) else
+                          B.convert(x) for x in a], dtype=object)
+            theta = theta if B.name == "arb" and isinstance(theta, B.flint.arb) \
+                else B.convert(theta)
+            H = np.empty((k + 1, k + 1), dtype=object)
+            H[...] = B.zero()
+        pi = T.pi
+        aa = (a * T.a_star).sum()
+        h_tt, beta, lam_perp = cf.chart(B, T, theta, aa)
+        H[0, 0] = h_tt
+        cross = beta * T.a_star
         H[0, 1:] = cross
         H[1:, 0] = cross
-        H[1:, 1:] = ((pi - 1) * eye + 1) / (2 * pi)
-        lam_perp = s / (2 * pi) * (pi - theta) * cos(theta) * aa
+        H[1:, 1:] = ((pi - 1) * B.eye(k) + 1) / (2 * pi)
         return H, lam_perp
-    finally:
-        if dps is not None:
-            ctx.__exit__(None, None, None)
 
 
 def x_sin_x_max(dps=None):
@@ -202,19 +198,7 @@ def x_sin_x_max(dps=None):
         return +(x * mpmath.sin(x))
 
 
-def _num(problem, dps):
-    """(pi, s, |a*|, |a*|^2, k, c0 = pi^2/4) in float64 or mp."""
-    if dps is None:
-        A = float(np.sum(problem.a_star ** 2))
-        return np.pi, problem.s, np.sqrt(A), A, problem.k, np.pi ** 2 / 4
-    import mpmath
-    mp = mpmath.mp
-    A = mp.fsum(mp.mpf(float(x)) ** 2 for x in problem.a_star)
-    s = mp.sqrt(mp.fsum(mp.mpf(float(x)) ** 2 for x in problem.w_star))
-    return +mp.pi, s, mp.sqrt(A), A, problem.k, mp.pi ** 2 / 4
-
-
-def smoothness_bound(problem, R, dps=None):
+def smoothness_bound(problem, R, dps=None, *, backend=None):
     """Upper bound on the operator norm of the Riemannian Hessian of L over
     {|w| = 1, |a| <= R}:  ``max(s R |a*|/2, (k + pi - 1)/(2 pi)) + s pi |a*| / 8``.
 
@@ -223,34 +207,19 @@ def smoothness_bound(problem, R, dps=None):
     """
     _check_problem(problem)
     R = check_positive(R, "R")
-    return _with_dps(dps, lambda: _smooth(problem, R, dps))
-
-
-def _with_dps(dps, f):
-    if dps is None:
-        return float(f())
-    import mpmath
-    with mpmath.workdps(check_dps(dps)):
-        return +f()
-
-
-def _smooth(problem, R, dps):
-    pi, s, na, A, k, c0 = _num(problem, dps)
-    R = R if dps is None else __import__("mpmath").mpf(R)
-    top = s * R * na / 2
-    aa = (k + pi - 1) / (2 * pi)
-    return (top if top > aa else aa) + s / (2 * pi) * c0 * na
+    with landscape._Numbers(problem, dps, backend) as c:
+        top, aa, tail = cf.smoothness_terms(c.B, c.T, c.B.convert(R))
+        if c.B.name == "arb":
+            return top.max(aa) + tail
+        return c.out((top if top > aa else aa) + tail)
 
 
 def hessian_lipschitz_bound(problem, dps=None):
     """K with |H(theta, a) - H(0, s a*)| <= K rho whenever theta <= rho and
     |a - s a*| <= rho:  ``K = (s/2pi)(2 pi |a*| + (2 + pi^2/4) s |a*|^2)``."""
     _check_problem(problem)
-
-    def f():
-        pi, s, na, A, k, c0 = _num(problem, dps)
-        return s / (2 * pi) * (2 * pi * na + (2 + c0) * s * A)
-    return _with_dps(dps, f)
+    with landscape._Numbers(problem, dps) as c:
+        return c.out(cf.hessian_lipschitz(c.B, c.T))
 
 
 def basin_radius(problem, dps=None):
@@ -258,12 +227,10 @@ def basin_radius(problem, dps=None):
     chart ball of radius rho) the Riemannian Hessian is >= mu/2, so GD with
     eta < 2 / (lam_max + mu/2) contracts there at the rate :func:`basin_contraction_factor`."""
     _check_problem(problem)
-
-    def f():
-        mu = hessian_spectrum(problem, dps).mu
-        rho = mu / (2 * hessian_lipschitz_bound(problem, dps))
-        return rho
-    return _with_dps(dps, f)
+    mu = hessian_spectrum(problem, dps).mu
+    K = hessian_lipschitz_bound(problem, dps)
+    with landscape._Numbers(problem, dps) as c:
+        return c.out(mu / (2 * K))
 
 
 def _check_eta(eta):

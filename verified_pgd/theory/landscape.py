@@ -17,7 +17,9 @@ Everything here follows from stationarity (docs/landscape.md, "Critical points")
 * Barrier: ``Delta L = l(theta_s) - l(pi) = s^2 alpha g_s^2 / (4 pi)``.
 
 Values are float64 by default; with ``dps`` they are mpmath ``mpf`` computed at ``dps``
-decimal digits from the teacher's float64 values taken exactly.
+decimal digits from the teacher's float64 values taken exactly; with ``backend="arb"``
+python-flint balls (at ``dps`` digits, default 50) enclosing the exact value.  The
+formulas themselves are :mod:`.closed_forms`, written once for all three.
 """
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._validate import as_float_array, check_dps
-from ..backends import Float64, MPMath
+from .._validate import MIN_DPS, as_float_array, check_dps, check_int
+from ..backends import Float64, get as get_backend, teacher
 from ..problem import Problem
+from . import closed_forms as cf
 
 _F64 = Float64()
 
@@ -61,94 +64,81 @@ class CriticalPoint:
     loss: object
 
 
-class _Ctx:
-    """The number system (float64 or mpmath at dps) and the teacher converted into it."""
+class _Numbers:
+    """The number system of one theory call and the teacher converted into it.
 
-    def __init__(self, problem, dps):
+    ``backend``: ``"float64"`` (default without ``dps``), ``"mpmath"`` (default with
+    ``dps``) or ``"arb"``; ``dps``: decimal digits of the working precision (the one
+    spelling of precision; ``prec`` in bits is accepted as an alias, deprecated).  The
+    precision is entered with ``B.workdps`` and left on exit.
+    """
+
+    def __init__(self, problem, dps=None, backend=None, prec=None):
         if not isinstance(problem, Problem):
             raise TypeError(f"problem: expected a verified_pgd.Problem, got {type(problem).__name__}")
         self.problem = problem
-        self.dps = None if dps is None else check_dps(dps)
+        self.dps = resolve_dps(dps, prec, backend)
+        name = backend or ("float64" if self.dps is None else "mpmath")
+        self.B = get_backend(name)
+        if self.B.name == "float64" and self.dps is not None:
+            raise ValueError("dps: not used by backend 'float64' (give backend='mpmath' or 'arb')")
         self.k = problem.k
-        if self.dps is None:
-            self.B = _F64
-            self.pi = np.pi
-            self.w_hat_star = np.array(problem.w_hat_star)
-            self.a_star = np.array(problem.a_star)
-            self.s = problem.s
-            self.sqrt, self.sin, self.cos = np.sqrt, np.sin, np.cos
-        else:
-            import mpmath
-            self.mpmath = mpmath
-            self._wp = mpmath.workdps(self.dps)
-            self._wp.__enter__()
-            mp = mpmath.mp
-            self.B = MPMath()
-            self.pi = +mp.pi
-            w_star = np.array([mp.mpf(float(x)) for x in problem.w_star], dtype=object)
-            self.s = mp.sqrt((w_star * w_star).sum())
-            self.w_hat_star = w_star / self.s
-            self.a_star = np.array([mp.mpf(float(x)) for x in problem.a_star], dtype=object)
-            self.sqrt, self.sin, self.cos = mp.sqrt, mp.sin, mp.cos
-
-    def close(self):
-        if self.dps is not None:
-            self._wp.__exit__(None, None, None)
 
     def __enter__(self):
+        self._wp = self.B.workdps(self.dps)
+        self._wp.__enter__()
+        B = self.B
+        self.T = teacher(B, self.problem)
+        T = self.T
+        self.pi, self.s, self.a_star, self.w_hat_star = T.pi, T.s, T.a_star, T.w_hat_star
+        self.sqrt, self.sin, self.cos = B.sqrt, B.sin, B.cos
         return self
 
     def __exit__(self, *exc):
-        self.close()
+        self._wp.__exit__(*exc)
 
-    # -- quantities of DESIGN section 3 -------------------------------------------
-    def sums(self):
-        A = (self.a_star * self.a_star).sum()
-        S = self.a_star.sum()
-        return A, S
+    @property
+    def float64(self):
+        return self.B.name == "float64"
 
     def alpha(self):
-        """a*^T M^-1 a*."""
-        A, S = self.sums()
-        pi, k = self.pi, self.k
-        return ((k + pi - 1) * A - S * S) / ((pi - 1) * (k + pi - 1))
+        return cf.alpha(self.B, self.T)
 
     def g_s(self):
-        A, S = self.sums()
-        pi, k = self.pi, self.k
-        den = (k + pi - 1) * A - S * S
-        if den == 0:
+        if cf.g_s_denominator(self.B, self.T) == 0:
             raise ValueError("a_star: must be non-zero (the landscape is degenerate for a* = 0)")
-        return 1 - (pi - 1) * S * S / den
-
-    def minv(self, x):
-        """M^-1 x for x of shape (..., k)."""
-        pi, k = self.pi, self.k
-        tot = x.sum(axis=-1)
-        return (x - (tot / (k + pi - 1))[..., None] * np.ones(k)) / (pi - 1) if self.dps is None \
-            else (x - tot / (k + pi - 1)) / (pi - 1)
+        return cf.g_s(self.B, self.T)
 
     def a_of_g(self, g):
-        """argmin_a L at fixed theta, as a function of g(theta): s M^-1((g-1)a* + (1.a*)1)."""
-        S = self.a_star.sum()
-        if self.dps is None:
-            g = np.asarray(g, dtype=np.float64)
-            b = (g[..., None] - 1) * self.a_star + S
-        else:
-            b = (g - 1) * self.a_star + S
-        return self.s * self.minv(b)
+        return cf.a_of_g(self.B, self.T, g)
 
     def out(self, x):
-        if self.dps is None:
+        if self.float64:
             return float(x)
         return +x
 
     def vec(self, x):
-        x = np.array(x, dtype=np.float64 if self.dps is None else object)
-        if self.dps is not None:
+        x = np.array(x, dtype=np.float64 if self.float64 else object)
+        if not self.float64:
             x = np.array([+v for v in x], dtype=object)
         x.setflags(write=False)
         return x
+
+
+def resolve_dps(dps=None, prec=None, backend=None):
+    """The one precision setting, ``dps`` (decimal digits, >= MIN_DPS), from ``dps`` or the
+    deprecated alias ``prec`` (bits).  ``None`` means float64 (or 50 digits for arb)."""
+    if prec is not None:
+        if dps is not None:
+            raise ValueError("dps/prec: give one precision (dps, in decimal digits)")
+        import warnings
+        warnings.warn("prec= (bits) is deprecated; give dps= (decimal digits)",
+                      DeprecationWarning, stacklevel=3)
+        dps = max(MIN_DPS, int(check_int(prec, "prec", minimum=1) / 3.3219280948873626))
+    if dps is None:
+        return 50 if backend == "arb" else None
+    return check_dps(dps)
+
 
 
 def _check_exists(ctx, what):
@@ -179,37 +169,24 @@ def has_spurious_minimum(problem) -> bool:
         return True
     if X == 0:
         return Y > 0
-    import flint
+    B = get_backend("arb")
     prec = 64
     while True:
-        with flint.ctx.workprec(prec) if hasattr(flint.ctx, "workprec") else _Prec(flint, prec):
-            ratio = flint.arb(Y.numerator * X.denominator) / flint.arb(Y.denominator * X.numerator)
-            pi = flint.arb.pi()
-            if pi < ratio:
+        with B.workprec(prec):
+            ratio = B.convert(Y.numerator * X.denominator) / B.convert(Y.denominator * X.numerator)
+            if B.pi < ratio:
                 return True
-            if pi > ratio:
+            if B.pi > ratio:
                 return False
         prec *= 2
 
 
-class _Prec:
-    def __init__(self, flint, prec):
-        self.flint, self.prec = flint, prec
-
-    def __enter__(self):
-        self.old = self.flint.ctx.prec
-        self.flint.ctx.prec = self.prec
-
-    def __exit__(self, *exc):
-        self.flint.ctx.prec = self.old
-
-
-def orthogonal_direction(problem, dps=None) -> np.ndarray:
+def orthogonal_direction(problem, dps=None, *, backend=None) -> np.ndarray:
     """A deterministic unit vector v orthogonal to w_hat*: the coordinate axis e_i with
     the smallest |w_hat*_i| (first such i), Gram–Schmidt against w_hat*.  Needs p >= 2."""
     if problem.p < 2:
         raise ValueError("w_star: p = 1 has no direction orthogonal to w*")
-    with _Ctx(problem, dps) as c:
+    with _Numbers(problem, dps, backend) as c:
         i = int(np.argmin(np.abs(problem.w_hat_star)))
         wh = c.w_hat_star
         v = -wh[i] * wh
@@ -218,40 +195,46 @@ def orthogonal_direction(problem, dps=None) -> np.ndarray:
         return c.vec(v)
 
 
-def global_minimum(problem, dps=None) -> CriticalPoint:
+def global_minimum(problem, dps=None, *, backend=None) -> CriticalPoint:
     """The global minimum on the sphere: ``(w_hat*, s a*)``, theta = 0, L = 0."""
-    with _Ctx(problem, dps) as c:
+    with _Numbers(problem, dps, backend) as c:
         zero = c.out(0 * c.s)
         return CriticalPoint("global", c.vec(c.w_hat_star), c.vec(c.s * c.a_star), zero, zero)
 
 
-def spurious_minimum(problem, dps=None) -> CriticalPoint:
+def spurious_minimum(problem, dps=None, *, backend=None) -> CriticalPoint:
     """The spurious local minimum ``(-w_hat*, a_bar)``, ``a_bar = s M^-1 (1 1^T - I) a*``.
 
     Raises ValueError (naming ``a_star``) unless pi (1.a*)^2 < (k + pi - 1)|a*|^2.
     """
-    with _Ctx(problem, dps) as c:
+    with _Numbers(problem, dps, backend) as c:
         _check_exists(c, "spurious local minimum")
         a_bar = c.a_of_g(0 * c.s)
-        loss = reduced_loss_with(c, c.pi)
-        return CriticalPoint("spurious", c.vec(-c.w_hat_star), c.vec(a_bar), c.out(c.pi), c.out(loss))
+        c.g_s()
+        loss = cf.reduced_loss(c.B, c.T, c.pi)
+        return CriticalPoint("spurious", c.vec(-c.w_hat_star), c.vec(a_bar), c.out(c.pi),
+                             c.out(loss))
 
 
-def saddle_theta(problem, dps=None):
-    """theta_s in (0, pi) with g(theta_s) = g_s (bracketing solver on h(pi - theta) = g_s)."""
-    with _Ctx(problem, dps) as c:
+def saddle_theta(problem, dps=None, *, backend=None):
+    """theta_s in (0, pi) with g(theta_s) = g_s (bracketing solver on h(pi - theta) = g_s).
+    float64 or mpmath (an arb enclosure of theta_s is the prover's: proofs_check)."""
+    with _Numbers(problem, dps, backend) as c:
         _check_exists(c, "saddle")
         return c.out(_theta_s(c))
 
 
 def _theta_s(c):
     g_s = c.g_s()
-    if c.dps is None:
+    if c.float64:
         from scipy.optimize import brentq
         x_s = brentq(lambda x: float(_F64.h(x)) - g_s, 0.0, np.pi, xtol=1e-300,
                      rtol=4 * np.finfo(float).eps, maxiter=500)
         return np.pi - x_s
-    mp = c.mpmath.mp
+    if c.B.name != "mpmath":
+        raise ValueError("backend: theta_s is solved in float64 or mpmath; the arb "
+                         "enclosure is certified by proofs_check (vpgd prove)")
+    mp = c.B.mp
     B = c.B
     # Bisection to the full working precision; h is increasing on (0, pi) (h' = x sin x).
     lo, hi = mp.zero, +mp.pi
@@ -259,26 +242,26 @@ def _theta_s(c):
         mid = (lo + hi) / 2
         if mid == lo or mid == hi:
             break
-        if B._h_scalar(mid) < g_s:
+        if B.h_scalar(mid) < g_s:
             lo = mid
         else:
             hi = mid
     x_s = (lo + hi) / 2
     # One Newton step polishes the last bits (h'(x) = x sin x > 0 on (0, pi)).
-    x_s = x_s - (B._h_scalar(x_s) - g_s) / (x_s * mp.sin(x_s))
+    x_s = x_s - (B.h_scalar(x_s) - g_s) / (x_s * mp.sin(x_s))
     return c.pi - x_s
 
 
-def saddle(problem, dps=None) -> CriticalPoint:
+def saddle(problem, dps=None, *, backend=None) -> CriticalPoint:
     """The saddle ``(cos th_s w_hat* + sin th_s v, a_s)``, ``a_s = s M^-1((g_s - 1)a* + (1.a*)1)``.
 
     ``a_s . a* = 0``; v is :func:`orthogonal_direction`.  Raises ValueError (naming
     ``a_star``) when the spurious minimum does not exist (then neither does the saddle),
     and (naming ``w_star``) when p = 1.
     """
-    with _Ctx(problem, dps) as c:
+    with _Numbers(problem, dps, backend) as c:
         _check_exists(c, "saddle")
-        v = orthogonal_direction(problem, dps)
+        v = orthogonal_direction(problem, dps, backend=backend)
         th = _theta_s(c)
         g_s = c.g_s()
         w = c.cos(th) * c.w_hat_star + c.sin(th) * v
@@ -287,63 +270,69 @@ def saddle(problem, dps=None) -> CriticalPoint:
         return CriticalPoint("saddle", c.vec(w), c.vec(a_s), c.out(th), c.out(loss))
 
 
-def barrier(problem, dps=None):
+def barrier(problem, dps=None, *, backend=None, prec=None):
     """Barrier height ``Delta L = L(saddle) - L(spurious) = s^2 alpha g_s^2 / (4 pi) > 0``.
 
     Raises ValueError (naming ``a_star``) when the spurious minimum does not exist.
+    ``backend="arb"`` returns a ball enclosing the exact value for the teacher's floats.
     """
-    with _Ctx(problem, dps) as c:
+    with _Numbers(problem, dps, backend, prec) as c:
         _check_exists(c, "spurious local minimum")
-        g_s = c.g_s()
-        return c.out(c.s * c.s * c.alpha() * g_s * g_s / (4 * c.pi))
+        c.g_s()
+        return c.out(cf.barrier(c.B, c.T))
 
 
-def reduced_loss_with(c, theta):
-    B = c.B
-    if c.dps is None:
-        theta = np.asarray(theta, dtype=np.float64)
-        x = np.pi - theta
-        g = B.h(x)
-        delta = 2 * np.pi * np.sin(theta / 2) ** 2 - B.h(theta)
-    else:
-        g = B._h_scalar(c.pi - theta)
-        delta = 2 * c.pi * c.sin(theta / 2) ** 2 - B._h_scalar(theta)
-    return c.s * c.s * c.alpha() / (4 * c.pi) * delta * (c.pi + g - 2 * c.g_s())
+def saddle_loss(problem, dps=None, *, backend=None):
+    """``L(saddle) = s^2 alpha (pi - g_s)^2 / (4 pi)`` (needs the spurious minimum)."""
+    with _Numbers(problem, dps, backend) as c:
+        _check_exists(c, "saddle")
+        c.g_s()
+        return c.out(cf.saddle_loss(c.B, c.T))
 
 
-def reduced_loss(problem, theta, dps=None):
+def reduced_loss(problem, theta, dps=None, *, backend=None):
     """``min_a L(theta, a)`` on the sphere, batched over ``theta`` in [0, pi] (float64).
 
     With ``dps``, ``theta`` must be a scalar (float, int, str or mpf) and an ``mpf`` is
     returned.  Defined for every a* != 0 (also without a spurious minimum); the
     minimiser is :func:`reduced_minimizer`.
     """
-    with _Ctx(problem, dps) as c:
-        if c.dps is None:
+    with _Numbers(problem, dps, backend) as c:
+        if c.float64:
             th = as_float_array(theta, "theta", ndim_min=0)
             if np.any((th < 0) | (th > np.pi)):
                 raise ValueError("theta: must lie in [0, pi]")
             c.g_s()
-            out = reduced_loss_with(c, th)
+            out = cf.reduced_loss(c.B, c.T, th)
             return out[()] if np.ndim(out) == 0 else out
-        th = _mp_theta(c, theta)
-        return +reduced_loss_with(c, th)
+        th = _scalar_theta(c, theta)
+        c.g_s()
+        return +cf.reduced_loss(c.B, c.T, th)
 
 
-def reduced_minimizer(problem, theta, dps=None):
+def reduced_minimizer(problem, theta, dps=None, *, backend=None):
     """``argmin_a L(theta, a) = s M^-1((g(theta) - 1) a* + (1.a*) 1)``, shape (..., k)."""
-    with _Ctx(problem, dps) as c:
-        if c.dps is None:
+    with _Numbers(problem, dps, backend) as c:
+        if c.float64:
             th = as_float_array(theta, "theta", ndim_min=0)
             if np.any((th < 0) | (th > np.pi)):
                 raise ValueError("theta: must lie in [0, pi]")
-            return c.a_of_g(c.B.h(np.pi - th))
-        th = _mp_theta(c, theta)
-        return c.vec(c.a_of_g(c.B._h_scalar(c.pi - th)))
+            return c.a_of_g(cf.g(c.B, th, c.T))
+        th = _scalar_theta(c, theta)
+        return c.vec(c.a_of_g(cf.g(c.B, th, c.T)))
 
 
-def _mp_theta(c, theta):
-    mp = c.mpmath.mp
+def _scalar_theta(c, theta):
+    if c.B.name == "arb":
+        th = theta if isinstance(theta, c.B.flint.arb) else None
+        if th is None:
+            if isinstance(theta, bool) or not isinstance(theta, (int, float, str, np.floating)):
+                raise TypeError(f"theta: expected a real scalar, got {type(theta).__name__}")
+            th = c.B.convert(float(theta) if isinstance(theta, np.floating) else theta)
+        if not (th >= 0 and th <= c.pi):
+            raise ValueError("theta: must lie in [0, pi]")
+        return th
+    mp = c.B.mp
     if isinstance(theta, bool) or not isinstance(theta, (int, float, str, mp.mpf, np.floating)):
         raise TypeError(f"theta: expected a real scalar, got {type(theta).__name__}")
     th = mp.mpf(theta)
@@ -352,13 +341,13 @@ def _mp_theta(c, theta):
     return th
 
 
-def g_s(problem, dps=None):
+def g_s(problem, dps=None, *, backend=None, prec=None):
     """``g_s = 1 - (pi - 1)(1.a*)^2 / ((k + pi - 1)|a*|^2 - (1.a*)^2)`` (g at the saddle)."""
-    with _Ctx(problem, dps) as c:
+    with _Numbers(problem, dps, backend, prec) as c:
         return c.out(c.g_s())
 
 
-def alpha(problem, dps=None):
+def alpha(problem, dps=None, *, backend=None, prec=None):
     """``alpha = a*^T M^-1 a*``, the curvature of the reduced loss in g."""
-    with _Ctx(problem, dps) as c:
+    with _Numbers(problem, dps, backend, prec) as c:
         return c.out(c.alpha())

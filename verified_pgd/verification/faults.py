@@ -49,7 +49,7 @@ class Implementation:
 
 
 def _derived_moments(fault=None):
-    from symbolic.moments import moment_functions
+    from symbolic import moment_functions
     return moment_functions(backend="mpmath", fault=fault)
 
 
@@ -122,21 +122,21 @@ def moment_loss_mp(moments):
     def loss_mp(prob, w, a, dps=50):
         import mpmath
         from .._validate import check_dps
+        from ..backends import MPMath, teacher
         dps = check_dps(dps)
         m = moments()
         with mpmath.workdps(dps + 10):
             w = [mpmath.mpf(x) for x in w]
             a = [mpmath.mpf(x) for x in a]
-            ws = [mpmath.mpf(float(x)) for x in prob.w_star]
-            As = [mpmath.mpf(float(x)) for x in prob.a_star]
+            T = teacher(MPMath(), prob)
+            As, s, s1, s2 = list(T.a_star), T.s, T.S, T.A
             u = mpmath.sqrt(mpmath.fsum(x * x for x in w))
-            s = mpmath.sqrt(mpmath.fsum(x * x for x in ws))
-            d = mpmath.sqrt(mpmath.fsum((x / u - y / s) ** 2 for x, y in zip(w, ws)))
-            e = mpmath.sqrt(mpmath.fsum((x / u + y / s) ** 2 for x, y in zip(w, ws)))
+            d = mpmath.sqrt(mpmath.fsum((x / u - y) ** 2 for x, y in zip(w, T.w_hat_star)))
+            e = mpmath.sqrt(mpmath.fsum((x / u + y) ** 2 for x, y in zip(w, T.w_hat_star)))
             theta = 2 * mpmath.atan2(d, e)
             aa = mpmath.fsum(x * y for x, y in zip(a, As))
-            a1, s1 = mpmath.fsum(a), mpmath.fsum(As)
-            a2, s2 = mpmath.fsum(x * x for x in a), mpmath.fsum(x * x for x in As)
+            a1 = mpmath.fsum(a)
+            a2 = mpmath.fsum(x * x for x in a)
 
             Eff = a2 * m["m2"](u) + (a1 * a1 - a2) * m["m1"](u) ** 2
             Efs = aa * m["m11"](u, s, theta) + (a1 * s1 - aa) * m["m1"](u) * m["m1"](s)

@@ -34,6 +34,7 @@ import math
 import mpmath
 import numpy as np
 
+from ..backends import MPMath, teacher
 from ..checks import CheckResult
 from .cases import points, problems
 
@@ -65,16 +66,10 @@ def _d4(fn, x, j, h):
 
 
 def _complement(v):
-    """Orthonormal basis (p, p-1) of the orthogonal complement of the unit vector v:
-    the columns j != m of the Householder reflection that maps v to -sign(v_m) e_m,
-    m = argmax |v_i| (well conditioned for every v)."""
-    p = len(v)
-    m = max(range(p), key=lambda i: abs(v[i]))
-    u = v.copy()
-    u[m] = u[m] + (1 if v[m] >= 0 else -1)
-    H = np.array([[mpmath.mpf(int(i == j)) - 2 * u[i] * u[j] / (u @ u) for j in range(p)]
-                  for i in range(p)], dtype=object)
-    return H[:, [j for j in range(p) if j != m]]
+    """Orthonormal basis (p, p-1) of the orthogonal complement of the unit vector v (the
+    Householder basis of :func:`verified_pgd.theory.constants.tangent_basis`, in mpmath)."""
+    from ..theory.constants import tangent_basis
+    return tangent_basis(v, DPS)
 
 
 def _generic(impl, prob, w, a):
@@ -154,10 +149,9 @@ def _chart_basis(V, p, k):
 def _at_optimum(impl, prob):
     """Relative errors of the 2-point FD chart Hessian at (w_hat*, s a*) for OPT_STEPS."""
     p, k = prob.p, prob.k
-    w_star = _mpvec(prob.w_star)
-    s = mpmath.sqrt(w_star @ w_star)
-    w_hat_star = w_star / s
-    a_opt = s * _mpvec(prob.a_star)
+    T = teacher(MPMath(), prob)          # under check()'s mpmath.workdps(DPS)
+    w_hat_star, s = T.w_hat_star, T.s
+    a_opt = s * T.a_star
     V = _complement(w_hat_star)
 
     def chart_grad(y):

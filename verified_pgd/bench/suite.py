@@ -226,9 +226,9 @@ def high_precision(quick=False) -> list:
 
 
 def _optional(module, func_names):
-    """(function, None) from bench.<module>, or (None, reason)."""
+    """(function, None) from verified_pgd.bench.<module>, or (None, reason)."""
     try:
-        mod = importlib.import_module(f"bench.{module}")
+        mod = importlib.import_module(f".{module}", __package__)
     except ImportError as exc:
         return None, f"not available (bench/{module}.py: {exc})"
     for name in func_names:

@@ -1,0 +1,149 @@
+"""Values of the quantities a claim is about: certified enclosures of deterministic
+quantities, the bound environment, and statistical samples."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .spec import DETERMINISTIC, MP_RTOL
+
+
+def _down(x):
+    """A float <= every point of the arb ball x (float() rounds to nearest: step one ulp)."""
+    return math.nextafter(float(x.lower()), -math.inf)
+
+
+def _up(x):
+    return math.nextafter(float(x.upper()), math.inf)
+
+
+ARB_BITS = 200    # working precision of the claims' arb enclosures
+
+
+def _arb_landscape(problem):
+    """arb enclosures of Delta L, L(saddle), L(spurious), mu, lam_max from the closed forms
+    (:mod:`verified_pgd.theory.closed_forms`), with the teacher's floats taken exactly."""
+    from ..backends import get, teacher
+    from ..theory import closed_forms as cf, has_spurious_minimum
+    B = get("arb")
+    with B.workprec(ARB_BITS):
+        T = teacher(B, problem)
+        ev = [v for v, _ in cf.spectrum(B, T)]
+        # min/max of enclosures: [min of lowers, min of uppers], [max of lowers, max of uppers]
+        lows = [_down(e) for e in ev]
+        ups = [_up(e) for e in ev]
+        res = {"mu": (min(lows), min(ups)), "lam_max": (max(lows), max(ups))}
+        if has_spurious_minimum(problem):
+            out = {"barrier": cf.barrier(B, T), "saddle_loss": cf.saddle_loss(B, T),
+                   "spurious_loss": cf.spurious_loss(B, T)}
+            res.update({key: (_down(v), _up(v)) for key, v in out.items()})
+        return res
+
+
+def certified_value(problem, quantity, point=None):
+    """``(low, high, method)`` for a deterministic quantity: arb enclosures of the closed
+    forms (``method='arb'``), mpmath at 50 digits widened by ``MP_RTOL`` (``'mp50'``), or the
+    exact integer length of :func:`verified_pgd.theory.schedule` (``'exact'``)."""
+    method = DETERMINISTIC[quantity][0]
+    if method == "arb":
+        vals = _arb_landscape(problem)
+        if quantity not in vals:
+            raise ValueError(f"{quantity}: undefined for this problem (no spurious minimum)")
+        lo, hi = vals[quantity]
+        return lo, hi, method
+    if method == "mp50":
+        from .. import theory
+        if quantity == "smoothness":
+            v = theory.smoothness_bound(problem, theory.default_radius(problem), dps=50)
+        else:
+            v = theory.basin_radius(problem, dps=50)
+        v = float(v)
+        return v - MP_RTOL * abs(v), v + MP_RTOL * abs(v), method
+    from ..theory.schedule_design import design
+    n = design(problem, point["eps"], point["delta"], point["eta"]).total_steps
+    return float(n), float(n), method
+
+
+def _env(claim, point, problem):
+    env = {"pi": math.pi, "k": problem.k, "p": problem.p, "s": problem.s,
+           "a_norm": float(np.linalg.norm(problem.a_star))}
+    env["sa"] = env["s"] * env["a_norm"]
+    from .. import theory
+    sp = theory.hessian_spectrum(problem)
+    env["mu"], env["lam_max"] = float(sp.mu), float(sp.lam_max)
+    if any(n in claim.bound.names for n in ("barrier", "saddle_loss", "spurious_loss")) or (
+            claim.probability is not None and claim.probability.names
+            & {"barrier", "saddle_loss", "spurious_loss"}):
+        if not theory.has_spurious_minimum(problem):
+            raise ValueError(f"claim {claim.name!r}: bound uses the barrier but the problem "
+                             f"at {point} has no spurious minimum")
+        env["barrier"] = float(theory.barrier(problem))
+        env["saddle_loss"] = float(theory.saddle(problem).loss)
+        env["spurious_loss"] = float(theory.spurious_minimum(problem).loss)
+    env.update(point)
+    env.update(claim.constants)
+    return env
+
+
+def _sample(claim, point, problem):
+    """Statistical sample: per chain the value of the quantity (steps or escape time;
+    ``inf`` when not reached), or success indicators."""
+    from .. import theory
+    from ..solvers import pgd
+    if claim.quantity in ("zhou2019_success", "gd_spurious"):
+        return _sample_protocol(claim, point, problem)
+    eta = float(point["eta"])
+    if claim.quantity == "escape_time":
+        from ..escape import escape_times
+        horizon = claim.horizon or 100_000
+        smp = escape_times(problem, float(point["sigma"]), eta, chains=claim.chains,
+                           horizon=horizon, seed=claim.seed, record_every=1 if horizon <= 20_000
+                           else None)
+        return np.asarray(smp.times, float), f"horizon {horizon}, resolution {smp.record_every}"
+    sched = theory.schedule(problem, float(point["eps"]), float(point["delta"]), eta)
+    if claim.init == "spurious" and theory.has_spurious_minimum(problem):
+        sp = theory.spurious_minimum(problem)
+        w0, a0 = np.asarray(sp.w, float), np.asarray(sp.a, float)
+    else:
+        w0 = -np.asarray(problem.w_hat_star, float)
+        a0 = np.zeros(problem.k)
+    res = pgd(problem, w0, a0, sched, eta, seed=claim.seed, chains=claim.chains,
+              eps=float(point["eps"]), record_every=sched.total_steps)
+    hit = np.where((res.hit_step >= 0) & ~res.diverged, res.hit_step.astype(float), np.inf)
+    return hit, f"theory.schedule T = {sched.total_steps}, init {claim.init}"
+
+
+def _starts(claim, problem):
+    from .. import theory
+    if claim.init == "random":
+        rng = np.random.default_rng([claim.seed, 0x1213])
+        w = rng.standard_normal((claim.chains, problem.p))
+        w /= np.linalg.norm(w, axis=1, keepdims=True)
+        return w, rng.standard_normal((claim.chains, problem.k)) / np.sqrt(problem.k)
+    if claim.init == "spurious" and theory.has_spurious_minimum(problem):
+        sp = theory.spurious_minimum(problem)
+        return np.asarray(sp.w, float), np.asarray(sp.a, float)
+    return -np.asarray(problem.w_hat_star, float), np.zeros(problem.k)
+
+
+def _sample_protocol(claim, point, problem):
+    """``zhou2019_success``: final eps-success of PGD with ``Schedule.zhou2019()``
+    (Gaussian rho) from ``init``; ``gd_spurious``: GD at ``eta`` for ``horizon`` steps
+    (default 8000) from ``init`` ends on the spurious side theta > theta_s.  Returned as
+    ``0`` (event) / ``inf`` (no event) per chain, like success indicators."""
+    from .. import theory
+    from ..solver import Schedule, pgd
+    w0, a0 = _starts(claim, problem)
+    if claim.quantity == "zhou2019_success":
+        eps = float(point["eps"])
+        res = pgd(problem, w0, a0, Schedule.zhou2019(), seed=claim.seed, chains=claim.chains,
+                  eps=eps, record_every=Schedule.zhou2019().total_steps)
+        ev = (res.history.theta[-1] <= eps) & (res.history.a_error[-1] <= eps) & ~res.diverged
+        return np.where(ev, 0.0, np.inf), f"Schedule.zhou2019(), init {claim.init}, final state"
+    horizon = claim.horizon or 8000
+    th_s = float(theory.saddle_theta(problem)) if theory.has_spurious_minimum(problem) else np.pi
+    res = pgd(problem, w0, a0, Schedule.constant(0.0, horizon), float(point["eta"]),
+              seed=claim.seed, chains=claim.chains, record_every=horizon)
+    ev = (res.history.theta[-1] > th_s) & ~res.diverged
+    return np.where(ev, 0.0, np.inf), f"GD {horizon} steps, init {claim.init}, final theta > theta_s"
