@@ -120,7 +120,7 @@ def test_spectrum_smoothness_and_basin_radius(tmp_path, w_star, a_star):
 def test_schedule_length_is_the_length_of_theory_schedule(tmp_path, eta, eps, delta):
     w_star, a_star = PROBLEMS[0]
     prob = vp.Problem(w_star, a_star)
-    n = sum(steps for _, steps in theory.schedule(prob, eps, delta, eta).stages)
+    n = sum(st.steps for st in theory.schedule(prob, eps, delta, eta).stages)
     v = claim_value(tmp_path, "schedule_length", w_star, a_star,
                     f"[claim.params]\neta = {eta}\neps = {eps}\ndelta = {delta}\n")
     assert v == (n, n)
