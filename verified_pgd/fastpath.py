@@ -34,6 +34,7 @@ def _worker(kw):
     kw["problem"] = Problem.from_dict(kw["problem"])
     kw["schedule"] = Schedule.from_dict(kw["schedule"])
     if kw.pop("_reduced"):
+        kw.pop("engine")
         from .reduced import pgd_reduced as run
     else:
         from .solvers import pgd as run
@@ -65,7 +66,8 @@ def _cat(parts, axis):
 def pgd_parallel(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True,
                  noise="gaussian", gradient="population", precision="float64",
                  record_every=None, eps=1e-6, chunk_size=None, *, record_states=False,
-                 divergence_bound=None, first_chain=0, workers=None, reduced=False) -> Result:
+                 divergence_bound=None, first_chain=0, workers=None, reduced=False,
+                 engine="auto") -> Result:
     """``vp.pgd`` (or the reduced simulator with ``reduced=True``) with the chains split
     over ``workers`` processes (default: ``os.cpu_count()``, at most ``chains``)."""
     from .solvers import _config
@@ -73,7 +75,7 @@ def pgd_parallel(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=Tr
               chains=chains, normalized=normalized, noise=noise, gradient=gradient,
               precision=precision, record_every=record_every, eps=eps, chunk_size=chunk_size,
               record_states=record_states, divergence_bound=divergence_bound,
-              first_chain=first_chain)
+              first_chain=first_chain, engine=engine)
     # Validate once, here, with the solver's own rules (errors name the parameter).
     cfg, schedule, _, _, _, _, _ = _config(problem, w0, a0, schedule, eta, seed, chains, normalized,
                                     noise, gradient, precision, record_every, eps,
@@ -100,7 +102,7 @@ def pgd_parallel(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=Tr
         with ProcessPoolExecutor(n, mp_context=_context()) as ex:
             parts = list(ex.map(_worker, jobs))
     config = dict(cfg)       # what the single-process call records
-    for key in ("reduced", "stream"):
+    for key in ("reduced", "stream", "engine"):
         if key in parts[0].config:
             config[key] = parts[0].config[key]
     return _merge(parts, config)

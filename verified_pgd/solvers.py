@@ -37,6 +37,7 @@ from .backends import Float64
 from .problem import Problem
 from .result import History, Result
 from .schedule import Schedule
+from .solver.compiled import resolve_engine, run_float64 as _compiled_block
 
 __all__ = ["pgd", "rerun", "parse_precision", "minibatch_grad", "f64_terms"]
 
@@ -160,7 +161,7 @@ def _config(problem, w0, a0, schedule, eta, seed, chains, normalized, noise, gra
 def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise="gaussian",
         gradient="population", precision="float64", record_every=None, eps=1e-6,
         chunk_size=None, *, record_states=False, divergence_bound=None,
-        first_chain=0, reduced=False, workers=1) -> Result:
+        first_chain=0, reduced=False, workers=1, engine="auto") -> Result:
     """Run perturbed gradient descent on ``chains`` independent chains.
 
     Parameters
@@ -210,6 +211,12 @@ def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise
         one per core); the Result is bitwise the same for every value.  Workers start
         from a fork server, so a script using ``workers > 1`` needs the usual
         ``if __name__ == "__main__":`` guard.
+    engine : "auto" | "compiled" | "numpy"
+        Float64 arithmetic: the compiled numba kernel (:mod:`verified_pgd.solver.compiled`;
+        "auto" picks it for float64 runs of the full simulator, and falls back to numpy with
+        one warning where numba cannot be imported) or the numpy engine (the readable
+        reference).  Same noise; paths agree to rounding; each engine is bitwise
+        reproducible on its own.  ``Result.config["engine"]`` records the one that ran.
 
     Returns
     -------
@@ -217,12 +224,14 @@ def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise
     """
     if not isinstance(reduced, (bool, np.bool_)):
         raise TypeError(f"reduced: expected True or False, got {reduced!r}")
+    engine = resolve_engine(engine, parse_precision(precision)[0], bool(reduced))
     if workers != 1:
         from .fastpath import pgd_parallel
         return pgd_parallel(problem, w0, a0, schedule, eta, seed, chains, normalized, noise,
                             gradient, precision, record_every, eps, chunk_size,
                             record_states=record_states, divergence_bound=divergence_bound,
-                            first_chain=first_chain, workers=workers, reduced=bool(reduced))
+                            first_chain=first_chain, workers=workers, reduced=bool(reduced),
+                            engine=engine)
     if reduced:
         from .reduced import pgd_reduced
         return pgd_reduced(problem, w0, a0, schedule, eta, seed, chains, normalized, noise,
@@ -232,6 +241,9 @@ def pgd(problem, w0, a0, schedule, eta, seed=0, chains=1, normalized=True, noise
     cfg, schedule, W0, A0, kind, prec, chunk_size = _config(
         problem, w0, a0, schedule, eta, seed, chains, normalized, noise, gradient, precision,
         record_every, eps, record_states, divergence_bound, chunk_size, first_chain)
+    cfg["engine"] = engine
+    if engine == "compiled":
+        return _run_compiled(problem, schedule, W0, A0, cfg, chunk_size)
     if kind == "float64":
         return _run_float64(problem, schedule, W0, A0, cfg, chunk_size)
     return _run_hp(problem, schedule, W0, A0, cfg, kind, prec)
@@ -243,6 +255,7 @@ def rerun(config: dict) -> Result:
     c.pop("bit_generator", None)
     c.pop("stream", None)
     c["reduced"] = c.pop("reduced", False)
+    c.setdefault("engine", "numpy")     # results from before the compiled engine
     prob = Problem.from_dict(c.pop("problem"))
     sched = Schedule.from_dict(c.pop("schedule"))
     return pgd(prob, c.pop("w0"), c.pop("a0"), sched, **c)
@@ -327,6 +340,34 @@ def _run_float64(problem, schedule, W0, A0, cfg, chunk_size):
     return Result(w=out["w"], a=out["a"], history=hist, hit_step=out["hit"],
                   diverged=out["div"] >= 0, diverged_step=out["div"], seed=cfg["seed"],
                   config=cfg)
+
+
+def _run_compiled(problem, schedule, W0, A0, cfg, chunk_size):
+    # chunk_size only bounds the memory of one kernel call (the records of its chains);
+    # a chain's path does not depend on it.
+    M, p = W0.shape
+    k = A0.shape[1]
+    rec = _record_steps(schedule.total_steps, cfg["record_every"])
+    normalized, bound = cfg["normalized"], cfg["divergence_bound"]
+    lo, hi = (0.0, np.inf) if normalized else (1 / bound, bound)
+    segs = [(b0, b1, cfg["eta"], sig, sig) for b0, b1, sig in _segments(schedule)]
+    batch = cfg["gradient"] if cfg["gradient"] != "population" else None
+    step = M if chunk_size is None else chunk_size
+    parts = []
+    for c0 in range(0, M, step):
+        c1 = min(M, c0 + step)
+        gens = rng.chain_generators(cfg["seed"], cfg["first_chain"] + c0, cfg["first_chain"] + c1)
+        parts.append(_compiled_block(gens, W0[c0:c1], A0[c0:c1], problem, segs, normalized,
+                                     cfg["noise"] == "ball", batch, cfg["eps"], bound, lo, hi,
+                                     rec, cfg["record_states"]))
+    cat = lambda key, axis: np.concatenate([q[key] for q in parts], axis=axis)  # noqa: E731
+    rs = cfg["record_states"]
+    hist = History(step=rec, loss=cat("loss", 1), theta=cat("theta", 1),
+                   a_error=cat("a_error", 1), w=cat("hw", 1) if rs else None,
+                   a=cat("ha", 1) if rs else None)
+    div = cat("div", 0)
+    return Result(w=cat("w", 0), a=cat("a", 0), history=hist, hit_step=cat("hit", 0),
+                  diverged=div >= 0, diverged_step=div, seed=cfg["seed"], config=cfg)
 
 
 def _chunk_float64(problem, schedule, w, a, cfg, rec, c0, c1, batch, out):
