@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import verified_pgd as vp
-from verified_pgd import crossval, solvers
+from verified_pgd import crossval
+from verified_pgd.solver import numpy as f64_engine
 from verified_pgd.checks import CheckResult, format_table
 
 PROB = vp.Problem.default()
@@ -17,13 +18,13 @@ SCHED = vp.Schedule([(0.05, 100), (0.0, 100)])
 def wrong_float64_gradient(monkeypatch):
     """g_a off by 1e-7 relative + 1e-9 absolute (so also at critical points), in the float64
     solver only (mp/arb untouched)."""
-    real = solvers.f64_terms
+    real = f64_engine.f64_terms
 
     def fake(*args, **kw):
         g_w, g_a, theta, r = real(*args, **kw)
         return g_w, g_a * (1 + 1e-7) + 1e-9, theta, r
 
-    monkeypatch.setattr(solvers, "f64_terms", fake)
+    monkeypatch.setattr(f64_engine, "f64_terms", fake)
 
 
 def test_trajectory_check_passes_and_rejects_controls(monkeypatch):

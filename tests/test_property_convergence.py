@@ -112,7 +112,7 @@ def test_negative_control_noise_far_below_the_barrier_is_rejected():
     w0, a0 = _spurious_start(prob)
     good = theory.schedule(prob, EPS, CI_DELTA, 0.5)
     # Same stage lengths, temperatures divided by 40: Delta L / T >= 40 everywhere.
-    cold = Schedule([(sig / np.sqrt(40.0), n) for sig, n in good.stages])
+    cold = Schedule([(st.sigma_w / np.sqrt(40.0), st.steps) for st in good.stages])
     v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=CI_DELTA, chains=CI_CHAINS, schedule=cold)
     assert not v.holds, v
 
@@ -150,7 +150,7 @@ def test_design_stages_follow_from_the_constants(a_star):
     prob = vp.Problem([1.0, 0.0, 0.0], a_star)
     eta = 0.5 * vst.eta_max(prob)
     d = schedule_design.design(prob, EPS, 0.05, eta)
-    sig = [s for s, _ in d.schedule.stages]
+    sig = [st.sigma_w for st in d.schedule.stages]
     assert sig[-1] == 0.0 and all(s > 0 for s in sig[:-1])
     assert d.stages[0][0] == "escape" and d.stages[-1][0] == "local"
     # Local stage: from the certified basin radius and contraction factor (recomputed here).
@@ -158,7 +158,7 @@ def test_design_stages_follow_from_the_constants(a_star):
     rho = theory.basin_contraction_factor(prob, eta)
     eps_abs = EPS * min(1.0, prob.s * np.linalg.norm(prob.a_star)) / np.sqrt(2)
     assert d.local_steps == int(np.ceil(np.log(r / eps_abs) / -np.log(rho)))
-    assert d.total_steps == sum(n for _, n in d.schedule.stages)
+    assert d.total_steps == sum(st.steps for st in d.schedule.stages)
     if theory.has_spurious_minimum(prob):
         dL = theory.barrier(prob)
         assert d.T_escape >= dL / schedule_design.X_ESC * (1 - 1e-12)

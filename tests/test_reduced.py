@@ -40,10 +40,16 @@ LAW_CASES = [
     ("p8-free", 8, 1.0, False, "gaussian", ("escape", "theta", "a_error")),
     ("p2", 2, 1.0, True, "gaussian", ("escape", "theta", "a_error")),
     ("p1", 1, 8.0, True, "gaussian", ("escape", "a_error")),
+    # sigma = None: the ANNEAL schedule, eta annealing and sigma_w != sigma_a (issue 12)
+    ("p8-anneal", 8, None, True, "gaussian", ("escape", "theta", "a_error")),
+    ("p3-anneal-free", 3, None, False, "gaussian", ("escape", "theta", "a_error")),
 ]
 N_LAW = sum(len(c[-1]) for c in LAW_CASES)
 ALPHA = ALPHA_TOTAL / N_LAW          # per-test level (Bonferroni)
 T_TAIL = 50
+# eta and sigma_w / sigma_a annealed separately, in the escape phase and the tail
+ANNEAL = vp.Schedule([vp.Stage(T_NOISE // 2, 0.1, 2.0, 0.5), vp.Stage(T_NOISE // 2, 0.06, 1.5, 0.2),
+                      vp.Stage(T_TAIL, 0.03, 0.4, 0.1)])
 
 
 def problem(p):
@@ -51,6 +57,8 @@ def problem(p):
 
 
 def schedule(sigma):
+    if sigma is None:
+        return ANNEAL
     return vp.Schedule([(sigma, T_NOISE), (sigma / 4, T_TAIL)])
 
 
@@ -62,13 +70,16 @@ def statistics(res):
     return {"escape": escape, "theta": th[-1], "a_error": res.history.a_error[-1]}
 
 
-def run_pair(p, sigma, normalized, noise, chi_df=None, seed_full=101, seed_red=202):
+def run_pair(p, sigma, normalized, noise, chi_df=None, seed_full=101, seed_red=202,
+             red_schedule=None):
     prob = problem(p)
     sp = prob.spurious_minimum()
-    args = (prob, sp.w, sp.a, schedule(sigma), ETA)
+    sched = schedule(sigma)
+    args = (prob, sp.w, sp.a, sched, None if sched.has_eta else ETA)
     full = vp.pgd(*args, seed=seed_full, chains=M, normalized=normalized, noise=noise,
                   record_every=1)
-    red = _pgd_reduced(*args, seed_red, M, normalized, noise, "population", "float64", 1,
+    red_args = args if red_schedule is None else (prob, sp.w, sp.a, red_schedule, args[-1])
+    red = _pgd_reduced(*red_args, seed_red, M, normalized, noise, "population", "float64", 1,
                        1e-6, None, False, None, 0, _chi_df=chi_df)
     assert not full.diverged.any() and not red.diverged.any()
     return statistics(full), statistics(red)
@@ -91,6 +102,14 @@ def test_wrong_chi_square_dof_is_rejected():
     for name in ("escape", "theta"):
         pval = ks_2samp(sf[name], sb[name]).pvalue
         assert pval < ALPHA, f"{name}: wrong simulator not rejected (p = {pval:.3g})"
+
+
+def test_swapped_noise_levels_are_rejected():
+    """Negative control for the annealed cases: the reduced simulator run with sigma_w and
+    sigma_a exchanged (as if it mixed them up) is rejected by the same test."""
+    swapped = vp.Schedule([vp.Stage(st.steps, st.eta, st.sigma_a, st.sigma_w) for st in ANNEAL.stages])
+    sf, sb = run_pair(8, None, True, "gaussian", red_schedule=swapped)
+    assert min(ks_2samp(sf[n], sb[n]).pvalue for n in ("escape", "theta")) < ALPHA
 
 
 @pytest.mark.slow

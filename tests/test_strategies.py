@@ -124,7 +124,7 @@ def test_step_sizes_lie_in_the_stable_range(data):
 
 @given(vst.schedules(max_stages=5, sigma_max=2.0, max_steps=50))
 def test_schedules_are_valid_annealing(sched):
-    sig = [s for s, _ in sched.stages]
+    sig = [st.sigma_w for st in sched.stages]
     assert all(x >= y for x, y in zip(sig, sig[1:]))
     assert 0 <= min(sig) and max(sig) <= 2.0
     assert isinstance(sched, Schedule) and 1 <= sched.total_steps <= 250
@@ -132,12 +132,12 @@ def test_schedules_are_valid_annealing(sched):
 
 @given(vst.schedules(final_zero=True))
 def test_final_zero_schedules_end_without_noise(sched):
-    assert sched.stages[-1][0] == 0.0
+    assert sched.stages[-1].sigma_w == 0.0
 
 
 @given(vst.schedules(final_zero=False))
 def test_final_zero_false_schedules_end_with_noise(sched):
-    assert sched.stages[-1][0] > 0.0
+    assert sched.stages[-1].sigma_w > 0.0
 
 
 @settings(max_examples=10)

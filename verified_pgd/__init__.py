@@ -19,7 +19,7 @@ __all__ = ["Problem", "loss", "grad", "hessian", "theta", "loss_mp", "grad_mp", 
 
 def __getattr__(name):
     # Solvers and schedules are imported lazily so `import verified_pgd` stays cheap.
-    if name in ("Schedule", "pgd"):
-        from . import solvers, schedule
-        return {"Schedule": schedule.Schedule, "pgd": solvers.pgd}[name]
+    if name in ("Schedule", "Stage", "pgd", "rerun"):
+        from . import solver
+        return getattr(solver, name)
     raise AttributeError(f"module 'verified_pgd' has no attribute {name!r}")

@@ -252,7 +252,7 @@ def schedule_stages(spec, problem=None, eta=None):
         raise ConfigError("config: schedule.kind: 'theory' needs verified_pgd.theory.schedule, "
                           "which this installation does not provide") from None
     sched = theory_schedule(problem, spec["eps"], spec["delta"], eta)
-    stages = getattr(sched, "stages", sched)
+    stages = sched.to_dict()["stages"] if hasattr(sched, "to_dict") else sched   # [[sigma, steps]]
     return [(float(s), int(n)) for s, n in stages]
 
 

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["ENGINES", "available", "resolve_engine", "run_float64"]
+__all__ = ["ENGINES", "available", "resolve_engine", "run"]
 
 ENGINES = ("auto", "compiled", "numpy")
 _state = {"kernel": None, "error": None, "warned": False}
@@ -60,15 +60,33 @@ def resolve_engine(engine, kind: str, reduced: bool) -> str:
     return "numpy"
 
 
-def run_float64(gens, W0, A0, problem, segments, normalized, ball, batch, eps, bound, lo, hi,
-                rec, record_states):
-    """One block of chains on the compiled kernel: the plain arrays of
-    :func:`verified_pgd.solver.kernel.run_chains` (``segments``: (start, stop, eta, sigma_w,
-    sigma_a) per stage)."""
+def run(cfg):
+    """The Result of the run ``cfg`` (a RunConfig: float64, full simulator) on the kernel.
+
+    ``chunk_size`` only bounds the memory of one kernel call (the records of its chains);
+    a chain's path does not depend on it.  The kernel's per-chain output goes through the
+    run-level bookkeeping (:meth:`~.bookkeeping.Outputs.absorb`)."""
+    from .bookkeeping import Outputs, norm_bounds
+    from . import rng
     if not available():
         raise ImportError(f"engine: 'compiled' needs numba ({_state['error']})")
+    problem = cfg.problem
+    M, p, k = cfg.chains, problem.p, problem.k
     ast = problem.a_star
     sa_norm = problem.s * float(np.sqrt((ast * ast).sum()))
-    return _state["kernel"].run_chains(gens, W0, A0, problem.w_hat_star, problem.w_star, ast,
-                                       problem.s, sa_norm, segments, normalized, ball, batch,
-                                       eps, bound, lo, hi, rec, record_states)
+    lo, hi = norm_bounds(cfg)
+    segments = [(g.start, g.stop, g.eta, g.sigma_w, g.sigma_a) for g in cfg.segments]
+    out = Outputs(cfg, {"w": p, "a": k})
+    W, A = np.empty((M, p)), np.empty((M, k))
+    step = cfg.chunk_size or M
+    for c0 in range(0, M, step):
+        c1 = min(M, c0 + step)
+        gens = rng.chain_generators(cfg.seed, cfg.first_chain + c0, cfg.first_chain + c1)
+        o = _state["kernel"].run_chains(
+            gens, cfg.W0[c0:c1], cfg.A0[c0:c1], problem.w_hat_star, problem.w_star, ast,
+            problem.s, sa_norm, segments, cfg.normalized, cfg.ball, cfg.batch, cfg.eps,
+            cfg.divergence_bound, lo, hi, cfg.record_steps, cfg.record_states)
+        states = {"w": o["hw"], "a": o["ha"]} if cfg.record_states else None
+        out.absorb(c0, c1, o["hit"], o["div"], o["loss"], o["theta"], o["a_error"], states)
+        W[c0:c1], A[c0:c1] = o["w"], o["a"]
+    return out.result(W, A)

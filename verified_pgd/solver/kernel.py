@@ -40,12 +40,17 @@ from numba.extending import intrinsic
 from numba.np.random.distributions import random_standard_normal
 
 from ..backends import _H_COEFFS_F64
+from .bookkeeping import is_hit, step_ok
 
 __all__ = ["bitgen_pointers", "run_chains", "draw_normals", "H_COEFFS"]
 
 H_COEFFS = np.ascontiguousarray(_H_COEFFS_F64[::-1])   # Horner order (highest power first)
 _BITGEN = types.NumPyRandomBitGeneratorType("bit_generator")
 _PI = math.pi
+# The bookkeeping's own rules, compiled from the same source (they use only <=, & and ~,
+# so they mean the same on scalars as on the numpy engines' arrays).
+_is_hit = njit(cache=True)(is_hit)
+_step_ok = njit(cache=True)(step_ok)
 
 
 @intrinsic
@@ -303,7 +308,7 @@ def _chain(i, bg, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
                         a[q] = ap[q]
                     frozen = True
                     break
-                if hit_i < 0 and theta <= eps and nr <= eps * sa_norm:
+                if hit_i < 0 and _is_hit(theta, nr, eps, sa_norm):
                     hit_i = t
                 if recorded:
                     rec_loss[j, i] = L
@@ -357,11 +362,15 @@ def _chain(i, bg, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
             for q in range(p):
                 uu += wp[q] * wp[q]
             un = math.sqrt(uu)
-            ok = un >= lo and un > 0 and un <= hi and un < np.inf
+            amax = -np.inf
+            amin = np.inf
             for q in range(k):
-                if not (ap[q] <= bound and ap[q] >= -bound):
-                    ok = False
-            if not ok:
+                x = ap[q]
+                if x > amax or x != x or amax != amax:   # NaN propagates, as numpy's max
+                    amax = x if amax == amax else amax
+                if x < amin or x != x or amin != amin:
+                    amin = x if amin == amin else amin
+            if not _step_ok(un, amax, amin, lo, hi, bound):
                 div_i = t + 1
                 frozen = True
                 break
@@ -385,7 +394,7 @@ def _chain(i, bg, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
         frozen = True
         u, nd2, theta, delta, r1, aa = _geometry(w, a, wst, ast, s, coeffs, w_hat, d, tv, r)
         L, nr = _loss(u, s, delta, aa, r, r1)
-    if not frozen and hit_i < 0 and theta <= eps and nr <= eps * sa_norm:
+    if not frozen and hit_i < 0 and _is_hit(theta, nr, eps, sa_norm):
         hit_i = t
     while j < R:
         rec_loss[j, i] = L

@@ -5,7 +5,7 @@
     >>> from verified_pgd import theory
     >>> prob = vp.Problem.default()
     >>> sched = theory.schedule(prob, eps=1e-6, delta=1e-3, eta=0.5)
-    >>> sched.stages[-1][0]            # the last stage is noise-free
+    >>> sched.stages[-1].sigma_w       # the last stage is noise-free
     0.0
 
 Temperature ``T = eta sigma^2 / 2``: the stationary law of PGD with step ``eta`` and noise
@@ -46,7 +46,7 @@ import numpy as np
 
 from .._validate import check_positive
 from ..problem import Problem
-from ..schedule import Schedule
+from ..solver.schedule import Schedule
 from . import constants, landscape
 
 __all__ = ["schedule", "design", "ScheduleDesign", "spurious_fraction", "freeze_temperature", "temperature", "sigma_for_temperature",
