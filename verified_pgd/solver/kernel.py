@@ -73,17 +73,25 @@ def _bitgen(typingctx, state, next_u64, next_u32, next_dbl):
     return sig, codegen
 
 
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+# numpy's bitgen_t: {void *state; next_uint64; next_uint32; next_double; next_raw}
+_BitgenT = ctypes.c_void_p * 5
+
+
 def bitgen_pointers(gens):
     """``(states, fnptrs)`` for a list of numpy Generators: the (M,) state addresses and the
-    (M, 3) function pointers (next_uint64, next_uint32, next_double).  The generators must
-    stay alive while the kernel runs; their streams advance in place."""
+    (M, 3) function pointers (next_uint64, next_uint32, next_double), read from each bit
+    generator's ``bitgen_t`` (its documented capsule; ``.ctypes`` builds several ctypes
+    objects per call and cost more than the run at M = 65536).  The generators must stay
+    alive while the kernel runs; their streams advance in place."""
     states = np.empty(len(gens), dtype=np.uintp)
     fns = np.empty((len(gens), 3), dtype=np.uintp)
     for i, g in enumerate(gens):
-        c = g.bit_generator.ctypes
-        states[i] = c.state.value
-        for j, name in enumerate(("next_uint64", "next_uint32", "next_double")):
-            fns[i, j] = ctypes.cast(getattr(c, name), ctypes.c_void_p).value
+        bg = _BitgenT.from_address(_capsule_pointer(g.bit_generator.capsule, b"BitGenerator"))
+        states[i] = bg[0]
+        fns[i, 0], fns[i, 1], fns[i, 2] = bg[1], bg[2], bg[3]
     return states, fns
 
 
