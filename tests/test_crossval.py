@@ -42,6 +42,16 @@ def test_trajectory_check_rejects_wrong_gradient(wrong_float64_gradient):
     assert not crossval.trajectory_check(PROB, W0, A0, SCHED, 0.1, seed=1).passed
 
 
+def test_paper_protocol_check_passes_and_rejects_controls():
+    ok = crossval.paper_protocol_check(PROB, epochs=1, seed=1)
+    assert ok.passed and "zhou2019" in ok.detail and ok.method.endswith("400 steps")
+    assert not crossval.paper_protocol_check(PROB, epochs=1, seed=1, mp_seed=2).passed
+
+
+def test_paper_protocol_check_rejects_wrong_gradient(wrong_float64_gradient):
+    assert not crossval.paper_protocol_check(PROB, epochs=1, seed=1).passed
+
+
 def test_saddle_check_measures_the_instability_rate():
     r = crossval.saddle_check(PROB, steps=1500)
     assert r.passed and "measured growth" in r.detail
@@ -92,8 +102,9 @@ def test_minibatch_check_and_biased_control():
 
 def test_solver_checks_quick_table():
     rows = crossval.solver_checks(quick=True)
-    assert len(rows) == 6 and all(isinstance(r, CheckResult) for r in rows)
+    assert len(rows) == 7 and all(isinstance(r, CheckResult) for r in rows)
     assert "(compiled engine)" in format_table(rows)
+    assert any("Zhou" in r.check for r in rows)
     assert all(r.passed for r in rows), format_table(rows)
     assert "deviation growth at the saddle" in format_table(rows)
 

@@ -142,11 +142,16 @@ def test_float64_agrees_with_50_digits_over_a_full_epoch():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", [50, "arb:256"])
-def test_zhou2019_full_protocol_in_high_precision(precision):
+@pytest.mark.parametrize("kind", ["mp", "arb"])
+def test_zhou2019_full_protocol_in_high_precision(kind):
+    from verified_pgd.crossval import arb_bits
     z = vp.Schedule.zhou2019()
+    # arb: interval widening ~ (1 + 4 eta)^T needs ~5000 bits for 8000 steps (at 256 bits
+    # the balls give out after ~2000 steps and the chain is flagged, correctly)
+    precision = 50 if kind == "mp" else f"arb:{arb_bits(z.total_steps, 0.1)}"
     f = vp.pgd(PROB, SP.w, SP.a, z, seed=0, chains=1, record_states=True)
     hp = vp.pgd(PROB, SP.w, SP.a, z, seed=0, chains=1, precision=precision, record_states=True)
+    assert not hp.diverged.any()
     assert np.max(np.abs(hp.history.w - f.history.w)) < 1e-9
 
 
@@ -196,6 +201,14 @@ def test_arb_large_step_flags_divergence_without_nan():
 def test_overflowing_initial_loss_is_refused_naming_a0():
     with pytest.raises(ValueError, match=r"^a0: the initial loss overflows"):
         vp.pgd(PROB, [1, 0.2, 0.1, 0], [1e200, 1, 1, 1], vp.Schedule([(0.5, 6)]), 0.1, chains=2)
+    with pytest.raises(ValueError, match=r"^w0: the initial loss overflows"):
+        vp.pgd(PROB, [1e150, 0, 0, 0], [1e10, 1, 1, 1], vp.Schedule([(0.5, 6)]), 0.1,
+               normalized=False)
+    with pytest.raises(ValueError, match=r"^a0: the initial loss overflows"):   # any engine
+        vp.pgd(PROB, [1, 0, 0, 0], [1e200, 1, 1, 1], vp.Schedule([(0.5, 6)]), 0.1,
+               precision=30, reduced=False)
+    # control: a large but representable start runs
+    assert vp.pgd(PROB, [1, 0, 0, 0], [1e100, 1, 1, 1], vp.Schedule([(0.5, 2)]), 0.1).chains == 1
 
 
 @pytest.mark.parametrize("precision", ["float64", 20])
@@ -230,3 +243,22 @@ def test_step_rules_are_one_function_for_arrays_and_scalars():
            for x, m in zip(u, amax)]
     assert vec.tolist() == sca == [True, False, False, False, False]
     assert bookkeeping.is_hit(np.nan, 0.0, 1e-3, 1.0) is np.False_ or not bookkeeping.is_hit(np.nan, 0.0, 1e-3, 1.0)
+
+
+def test_absorb_applies_the_run_level_rules_to_a_kernels_output():
+    """The interface for an engine with its own (compiled) loop: hit of a diverged chain
+    dropped, a non-finite record refused."""
+    from verified_pgd.solver.config import build_config
+    cfg = build_config(PROB, SP.w, SP.a, vp.Schedule([(0.1, 4)]), 0.1, chains=3, record_every=2)
+    out = bookkeeping.Outputs(cfg, {"w": 4, "a": 4})
+    R = len(cfg.record_steps)
+    rec = np.ones((R, 3))
+    out.absorb(0, 3, hit=np.array([2, 1, -1]), div=np.array([-1, 3, -1]), loss=rec,
+               theta=rec, a_error=rec)
+    res = out.result(np.ones((3, 4)), np.ones((3, 4)))
+    assert res.hit_step.tolist() == [2, -1, -1] and res.diverged.tolist() == [False, True, False]
+    assert res.success.tolist() == [True, False, False]
+    bad = rec.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(RuntimeError, match="non-finite loss"):
+        out.absorb(0, 3, hit=np.full(3, -1), div=np.full(3, -1), loss=bad, theta=rec, a_error=rec)

@@ -5,6 +5,9 @@ Each check compares two independent computations and returns a
 
 * float64 vs mpmath at 50 digits, identical noise, on a path in the basin of the global
   minimum: relative state deviation <= 1e-9 over the run;
+* the same on the paper's protocol (``Schedule.zhou2019()``: eta and sigma_w, sigma_a
+  annealed per epoch) from the spurious minimum, over its first epoch (400 steps at
+  sigma_w = 36) — the quick run — or its first three epochs;
 * near the saddle: float64 vs 50 digits from the saddle itself, noise-free.  The
   deviation starts at rounding level and grows; its measured growth rate per step is
   shown next to the local instability rate ``log(1 + eta |lambda_min|)`` of the
@@ -27,11 +30,13 @@ import numpy as np
 
 from .checks import CheckResult
 from .problem import Problem
-from .schedule import Schedule
-from .solvers import minibatch_grad, pgd
+from .solver.api import pgd
+from .solver.numpy import minibatch_grad
+from .solver.schedule import Schedule
 from .evaluate import grad as grad_f64, hessian
 
-__all__ = ["solver_checks", "trajectory_check", "saddle_check", "two_precision_check",
+__all__ = ["solver_checks", "trajectory_check", "paper_protocol_check", "saddle_check",
+           "two_precision_check",
            "enclosure_check", "minibatch_check", "basin_start", "arb_bits"]
 
 
@@ -50,9 +55,10 @@ def basin_start(problem: Problem):
 
 
 def trajectory_check(problem, w0, a0, schedule, eta, seed=0, dps=50, tol=1e-9, mp_seed=None,
-                     record_every=10, engine="numpy") -> CheckResult:
+                     record_every=10, label="float64 vs mp trajectory",
+                     where="path in the global basin", engine="numpy") -> CheckResult:
     """float64 (``engine``: "numpy" or "compiled") vs mpmath trajectories with the same noise:
-    max relative state deviation."""
+    max relative state deviation (``eta=None``: the schedule's own step sizes)."""
     kw = dict(record_every=record_every, record_states=True)
     f = pgd(problem, w0, a0, schedule, eta, seed=seed, engine=engine, **kw)
     m = pgd(problem, w0, a0, schedule, eta, seed=seed if mp_seed is None else mp_seed,
@@ -61,11 +67,24 @@ def trajectory_check(problem, w0, a0, schedule, eta, seed=0, dps=50, tol=1e-9, m
     rel = np.linalg.norm(xf - xm, axis=-1) / np.linalg.norm(xm, axis=-1)
     worst = float(rel.max())
     return CheckResult(
-        "float64 vs mp trajectory" + (" (compiled engine)" if engine == "compiled" else ""),
+        label + (" (compiled engine)" if engine == "compiled" else ""),
         f"same noise, {dps} digits, {schedule.total_steps} steps",
         len(rel), worst, tol, bool(worst <= tol),
         f"max relative |x_f64 - x_mp| / |x_mp| over {len(rel)} recorded states "
-        f"(path in the global basin, theta0 = {float(f.history.theta[0, 0]):.3g})")
+        f"({where}, theta0 = {float(f.history.theta[0, 0]):.3g})")
+
+
+def paper_protocol_check(problem, epochs=1, seed=0, **kw) -> CheckResult:
+    """:func:`trajectory_check` on the first ``epochs`` epochs of ``Schedule.zhou2019()``
+    (per-stage eta, sigma_w != sigma_a) from the spurious minimum (the problem must have
+    one: ValueError naming a_star otherwise)."""
+    from .theory import spurious_minimum
+    sp = spurious_minimum(problem)
+    sched = Schedule(Schedule.zhou2019().stages[:epochs])
+    return trajectory_check(problem, sp.w, sp.a, sched, None, seed=seed,
+                            label="float64 vs mp, Zhou et al. 2019 protocol",
+                            where=f"first {epochs} epoch(s) of Schedule.zhou2019() from the "
+                                  "spurious point", **kw)
 
 
 def saddle_check(problem, eta=0.2, steps=3000, dps=50, rel_tol=0.25, start=None,
@@ -192,6 +211,7 @@ def solver_checks(quick: bool = False) -> list:
     rows = [
         trajectory_check(prob, w0, a0, sched, eta, seed=1),
         trajectory_check(prob, w0, a0, sched, eta, seed=1, engine="compiled"),
+        paper_protocol_check(prob, epochs=1 if quick else 3, seed=1),
         saddle_check(prob, steps=1500 if quick else 3000),
         two_precision_check(prob, w0, a0, Schedule([(0.05, 100), (0.0, 100)]) if quick else sched,
                             eta, seed=1),

@@ -141,6 +141,7 @@ class Book:
         self.hit = np.full(n, -1, np.int64)
         self.div = np.full(n, -1, np.int64)
         self.frozen = np.zeros(n, bool)
+        self.any_frozen = False
         self._rec = {int(t): i for i, t in enumerate(cfg.record_steps)}
 
     # ------------------------------------------------------------------ observation
@@ -167,8 +168,8 @@ class Book:
         i = self._rec.get(t)
         close = theta <= self.eps
         bad = None
-        if not np.isfinite(theta).all():
-            bad = ~np.isfinite(theta)
+        # theta of a state that passed step_ok is finite; it is checked (with the loss and
+        # the a-error) wherever a value is kept: at the recorded steps.
         if close.any() or i is not None:
             if callable(nr):
                 nr = nr()
@@ -196,6 +197,7 @@ class Book:
         fresh = bad & ~self.frozen
         self.div[fresh] = t
         self.frozen |= bad
+        self.any_frozen = True
         return bad
 
     # ------------------------------------------------------------------ divergence
@@ -203,22 +205,23 @@ class Book:
         """Flag the chains whose update ``t`` (state t -> t+1) is unacceptable
         (:func:`step_ok`; ``extra_bad``: engine-specific, e.g. an arb ball that lost all
         accuracy).  One global test per step, the per-chain masks only when it fires."""
-        amax, amin = a_new.max(axis=-1), a_new.min(axis=-1)
-        if extra_bad is None and step_ok(u.min(), amax.max(), amin.min(), self.lo, self.hi,
-                                         self.bound) and step_ok(u.max(), 0.0, 0.0, self.lo,
-                                                                 self.hi, self.bound):
+        # Python floats: the fast path costs a few comparisons, not numpy scalar operations
+        if extra_bad is None and step_ok(float(u.min()), float(a_new.max()), float(a_new.min()),
+                                         self.lo, self.hi, self.bound) \
+                and step_ok(float(u.max()), 0.0, 0.0, self.lo, self.hi, self.bound):
             return
-        bad = ~step_ok(u, amax, amin, self.lo, self.hi, self.bound)
+        bad = ~step_ok(u, a_new.max(axis=-1), a_new.min(axis=-1), self.lo, self.hi, self.bound)
         if extra_bad is not None:
             bad |= extra_bad
         bad &= ~self.frozen
         if bad.any():
             self.div[bad] = t + 1
             self.frozen |= bad
+            self.any_frozen = True
 
     def hold(self, new, old):
         """``new`` with the frozen chains' rows kept at ``old``."""
-        if self.frozen.any():
+        if self.any_frozen:
             return np.where(self.frozen.reshape((-1,) + (1,) * (new.ndim - 1)), old, new)
         return new
 

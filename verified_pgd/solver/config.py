@@ -202,8 +202,11 @@ def _check_initial_loss(problem, W0, A0, normalized):
     with np.errstate(all="ignore"):
         L = formulas.loss(Float64(), problem.w_hat_star, problem.a_star, problem.s, W, A0)
     if not np.all(np.isfinite(L)):
-        raise ValueError("a0: the initial loss overflows float64 (|w0| |a0| too large for "
-                         "this problem); rescale the initial state (w0, a0)")
+        # name the larger factor (normalized runs: |w| = 1, so it is a0)
+        big_w = not normalized and float(np.abs(W0).max()) > float(np.abs(A0).max())
+        name = "w0" if big_w else "a0"
+        raise ValueError(f"{name}: the initial loss overflows float64 (|w0| |a0| too large "
+                         "for this problem); rescale the initial state (w0, a0)")
 
 
 def build_config(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normalized=True,
