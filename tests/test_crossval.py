@@ -32,6 +32,10 @@ def test_trajectory_check_passes_and_rejects_controls(monkeypatch):
     assert isinstance(ok, CheckResult) and ok.passed and ok.max_error < 1e-12
     bad_noise = crossval.trajectory_check(PROB, W0, A0, SCHED, 0.1, seed=1, mp_seed=2)
     assert not bad_noise.passed
+    comp = crossval.trajectory_check(PROB, W0, A0, SCHED, 0.1, seed=1, engine="compiled")
+    assert comp.passed and comp.max_error < 1e-12
+    assert not crossval.trajectory_check(PROB, W0, A0, SCHED, 0.1, seed=1, mp_seed=2,
+                                         engine="compiled").passed
 
 
 def test_trajectory_check_rejects_wrong_gradient(wrong_float64_gradient):
@@ -98,7 +102,8 @@ def test_minibatch_check_and_biased_control():
 
 def test_solver_checks_quick_table():
     rows = crossval.solver_checks(quick=True)
-    assert len(rows) == 6 and all(isinstance(r, CheckResult) for r in rows)
+    assert len(rows) == 7 and all(isinstance(r, CheckResult) for r in rows)
+    assert "(compiled engine)" in format_table(rows)
     assert any("Zhou" in r.check for r in rows)
     assert all(r.passed for r in rows), format_table(rows)
     assert "deviation growth at the saddle" in format_table(rows)

@@ -10,6 +10,14 @@ alpha = 1e-6) is >= 1 - delta - slack.  The slack is *computed*
 example is <= 1e-6 whenever the claim (success >= 1 - delta) is true; for the 12 ci examples
 plus one fixed case the union bound gives <= 1.3e-5 (and <= 1e-6 per assertion).  Seeds are fixed (Hypothesis ci profile is
 derandomized; PGD seeds are constants).
+
+Power (issue 16): the ci tests check the design for delta/2 = 0.025 at its own level
+(``DESIGN_DELTA``), with 2000 chains: computed slack 0.0435, so the verdict needs a
+Clopper–Pearson lower bound >= 0.9315, and a schedule whose true success is below
+1 - CI_DELTA - 0.02 = 0.93 passes with probability <= 2.7e-7
+(test_a_success_below_1_minus_delta_minus_002_fails_the_verdict computes it).  At
+delta = 0.05 itself the slack was 0.056 and a success of 0.89 passed.  The compiled engine
+pays for the 1.4x longer delta/2 schedules.
 """
 import numpy as np
 import pytest
@@ -36,9 +44,10 @@ def convergence_property(problem, w0, a0, eta, *, eps, delta, chains, seed=SEED,
     eps-success within its total length in a fraction >= 1 - delta of chains"."""
     if schedule is None:
         schedule = theory.schedule(problem, eps, delta, eta)
-    # workers=2: both CI cores; the Result is bitwise that of one process.
+    # The compiled engine runs the chains on both CI cores (threads); the Result is
+    # bitwise the same for any thread count.
     res = vp.pgd(problem, w0, a0, schedule, eta, seed=seed, chains=chains, eps=eps,
-                 record_every=schedule.total_steps, workers=2)
+                 record_every=schedule.total_steps)
     ok = (res.hit_step >= 0) & ~res.diverged
     return success_verdict(int(ok.sum()), chains, delta, alpha)
 
@@ -52,9 +61,11 @@ def _ci_problems(spurious):
                         a_norm=st.floats(1.2, 2.0), spurious=spurious)
 
 
-# 2000 chains: the computed slack is 0.056, so a schedule succeeding in fewer than ~89 %
-# of chains fails the property (400 chains would let ~85 % through).
+# 2000 chains, the delta/2 design tested at delta/2 (module docstring): the computed slack
+# is 0.0435, so a schedule succeeding in fewer than 93 % of chains fails the property.
 CI_CHAINS, CI_DELTA = 2000, 0.05
+DESIGN_DELTA = CI_DELTA / 2
+POWER_GAP = 0.02
 
 
 # Examples per initialisation kind: 2 under the ci profile (25 examples), ~40 under
@@ -69,7 +80,7 @@ def test_schedule_reaches_eps_with_probability_1_minus_delta(kind, data):
     spurious = True if kind in ("spurious", "near_spurious", "saddle") else None
     problem, init, eta = data.draw(vst.cases(_ci_problems(spurious), kind=kind,
                                              eta_low=0.25, eta_high=0.6))
-    v = convergence_property(problem, init.w, init.a, eta, eps=EPS, delta=CI_DELTA,
+    v = convergence_property(problem, init.w, init.a, eta, eps=EPS, delta=DESIGN_DELTA,
                              chains=CI_CHAINS)
     assert v.holds, (init.kind, v)
 
@@ -86,15 +97,35 @@ def _spurious_start(problem):
 def test_property_accepts_the_design_from_the_spurious_point():
     prob = _spurious_problem()
     w0, a0 = _spurious_start(prob)
-    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=CI_DELTA, chains=CI_CHAINS)
+    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=DESIGN_DELTA, chains=CI_CHAINS)
     assert v.holds, v
+
+
+def test_a_success_below_1_minus_delta_minus_002_fails_the_verdict():
+    """The ci verdict's power, computed: with CI_CHAINS chains at level DESIGN_DELTA, a true
+    success of 1 - CI_DELTA - POWER_GAP passes with probability <= 1e-6 (and less below);
+    negative control: at level CI_DELTA with the same chains it would pass often."""
+    from scipy.stats import binom
+    from verified_pgd.claims import success_slack
+
+    def p_pass(level, success):
+        # pass iff failures <= the largest count whose verdict holds (computed by search)
+        sl = success_slack(CI_CHAINS, level, ALPHA)
+        x = max(f for f in range(int(CI_CHAINS * 0.2))
+                if success_verdict(CI_CHAINS - f, CI_CHAINS, level, ALPHA, slack=sl).holds)
+        return binom.cdf(x, CI_CHAINS, 1 - success)
+
+    bad = 1 - CI_DELTA - POWER_GAP
+    assert p_pass(DESIGN_DELTA, bad) <= 1e-6
+    assert success_slack(CI_CHAINS, DESIGN_DELTA, ALPHA) < 0.044
+    assert p_pass(CI_DELTA, bad) > 0.5
 
 
 def test_negative_control_no_noise_is_rejected():
     prob = _spurious_problem()
     w0, a0 = _spurious_start(prob)
-    T = theory.schedule(prob, EPS, CI_DELTA, 0.5).total_steps
-    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=CI_DELTA, chains=CI_CHAINS,
+    T = theory.schedule(prob, EPS, DESIGN_DELTA, 0.5).total_steps
+    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=DESIGN_DELTA, chains=CI_CHAINS,
                              schedule=Schedule.constant(0.0, T))
     assert not v.holds and v.successes == 0, v
 
@@ -102,18 +133,20 @@ def test_negative_control_no_noise_is_rejected():
 def test_negative_control_short_escape_stage_is_rejected():
     prob = _spurious_problem()
     w0, a0 = _spurious_start(prob)
-    short = schedule_design.design(prob, EPS, CI_DELTA, 0.5, escape_factor=1e-3).schedule
-    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=CI_DELTA, chains=CI_CHAINS, schedule=short)
+    short = schedule_design.design(prob, EPS, DESIGN_DELTA, 0.5, escape_factor=1e-3).schedule
+    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=DESIGN_DELTA, chains=CI_CHAINS,
+                             schedule=short)
     assert not v.holds, v
 
 
 def test_negative_control_noise_far_below_the_barrier_is_rejected():
     prob = _spurious_problem()
     w0, a0 = _spurious_start(prob)
-    good = theory.schedule(prob, EPS, CI_DELTA, 0.5)
+    good = theory.schedule(prob, EPS, DESIGN_DELTA, 0.5)
     # Same stage lengths, temperatures divided by 40: Delta L / T >= 40 everywhere.
     cold = Schedule([(st.sigma_w / np.sqrt(40.0), st.steps) for st in good.stages])
-    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=CI_DELTA, chains=CI_CHAINS, schedule=cold)
+    v = convergence_property(prob, w0, a0, 0.5, eps=EPS, delta=DESIGN_DELTA, chains=CI_CHAINS,
+                             schedule=cold)
     assert not v.holds, v
 
 

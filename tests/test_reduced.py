@@ -248,8 +248,9 @@ def test_divergence_is_detected_not_nan():
 
 def test_signature_matches_pgd():
     """vp.pgd(..., reduced=True) forwards its arguments unchanged (its own ``reduced``
-    and ``workers`` switches aside)."""
+    and ``workers`` switches aside, and ``engine``: the reduced simulator has one engine)."""
     import inspect
     from verified_pgd.solvers import pgd
-    full = [p for name, p in inspect.signature(pgd).parameters.items() if name not in ("reduced", "workers")]
+    full = [p for name, p in inspect.signature(pgd).parameters.items()
+            if name not in ("reduced", "workers", "engine")]
     assert full == list(inspect.signature(pgd_reduced).parameters.values())

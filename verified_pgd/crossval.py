@@ -56,18 +56,19 @@ def basin_start(problem: Problem):
 
 def trajectory_check(problem, w0, a0, schedule, eta, seed=0, dps=50, tol=1e-9, mp_seed=None,
                      record_every=10, label="float64 vs mp trajectory",
-                     where="path in the global basin") -> CheckResult:
-    """float64 vs mpmath trajectories with the same noise: max relative state deviation
-    (``eta=None``: the schedule's own step sizes)."""
+                     where="path in the global basin", engine="numpy") -> CheckResult:
+    """float64 (``engine``: "numpy" or "compiled") vs mpmath trajectories with the same noise:
+    max relative state deviation (``eta=None``: the schedule's own step sizes)."""
     kw = dict(record_every=record_every, record_states=True)
-    f = pgd(problem, w0, a0, schedule, eta, seed=seed, **kw)
+    f = pgd(problem, w0, a0, schedule, eta, seed=seed, engine=engine, **kw)
     m = pgd(problem, w0, a0, schedule, eta, seed=seed if mp_seed is None else mp_seed,
             precision=dps, **kw)
     xf, xm = _states(f), _states(m)
     rel = np.linalg.norm(xf - xm, axis=-1) / np.linalg.norm(xm, axis=-1)
     worst = float(rel.max())
     return CheckResult(
-        label, f"same noise, {dps} digits, {schedule.total_steps} steps",
+        label + (" (compiled engine)" if engine == "compiled" else ""),
+        f"same noise, {dps} digits, {schedule.total_steps} steps",
         len(rel), worst, tol, bool(worst <= tol),
         f"max relative |x_f64 - x_mp| / |x_mp| over {len(rel)} recorded states "
         f"({where}, theta0 = {float(f.history.theta[0, 0]):.3g})")
@@ -100,7 +101,7 @@ def saddle_check(problem, eta=0.2, steps=3000, dps=50, rel_tol=0.25, start=None,
     w0, a0 = (np.array(sad.w, float), np.array(sad.a, float)) if start is None else start
     sched = Schedule.constant(0.0, steps)
     kw = dict(record_every=record_every, record_states=True)
-    f = pgd(problem, w0, a0, sched, eta, **kw)
+    f = pgd(problem, w0, a0, sched, eta, engine="numpy", **kw)   # the reference engine
     m = pgd(problem, w0, a0, sched, eta, precision=dps, **kw)
     dev = np.linalg.norm(_states(f) - _states(m), axis=-1)
     t = f.history.step.astype(float)
@@ -149,7 +150,7 @@ def enclosure_check(problem, w0, a0, schedule, eta, seed=0, bits=256, arb_seed=N
                     record_every=10) -> CheckResult:
     """The float64 path lies in the arb enclosure widened by its rounding budget."""
     kw = dict(record_every=record_every, record_states=True)
-    f = pgd(problem, w0, a0, schedule, eta, seed=seed, **kw)
+    f = pgd(problem, w0, a0, schedule, eta, seed=seed, engine="numpy", **kw)
     b = pgd(problem, w0, a0, schedule, eta, seed=seed if arb_seed is None else arb_seed,
             precision=f"arb:{bits}", **kw)
     xf, xb = _states(f), _states(b)
@@ -209,6 +210,7 @@ def solver_checks(quick: bool = False) -> list:
     eta = 0.1
     rows = [
         trajectory_check(prob, w0, a0, sched, eta, seed=1),
+        trajectory_check(prob, w0, a0, sched, eta, seed=1, engine="compiled"),
         paper_protocol_check(prob, epochs=1 if quick else 3, seed=1),
         saddle_check(prob, steps=1500 if quick else 3000),
         two_precision_check(prob, w0, a0, Schedule([(0.05, 100), (0.0, 100)]) if quick else sched,

@@ -121,7 +121,8 @@ def run_task(task: dict) -> dict:
     w0, a0 = initial_state(problem, task["init"], sol["chains"], task["seed"])
     res = vp.pgd(problem, w0, a0, schedule, sol["eta"], seed=task["seed"], chains=sol["chains"],
                  normalized=sol["normalized"], noise=sol["noise"], gradient=sol["gradient"],
-                 precision=sol["precision"], record_every=record_every, eps=sol["eps"])
+                 precision=sol["precision"], record_every=record_every, eps=sol["eps"],
+                 engine=sol.get("engine", "auto"))
     h = res.history
     out = {"chains": int(res.chains), "steps": int(total),
            "theta": h.theta[-1].tolist(), "loss": h.loss[-1].tolist(),

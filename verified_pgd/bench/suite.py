@@ -15,6 +15,10 @@ Sections (docs/performance.md explains each figure and the cost model):
   while filling large arrays), converted to chain-steps/s as normals/s / (p + k).
 * high precision — steps/s of ``vp.pgd(precision=dps)`` (mpmath) and ``"arb:<bits>"``
   (python-flint, bits = ceil(dps log2 10)) at 30, 50, 100 digits, default problem.
+* engines (verified_pgd/bench/engines.py) — whole-call chain-steps/s of ``vp.pgd`` with the compiled
+  engine (all threads, one thread) and the numpy engine against PyTorch, optional JAX and
+  the RNG bound, M in {1, 64, 4096, 65536}, p in {4, 16, 64, 1024}, mini-batch B = 4; the
+  compiled engine's cold and warm first-call latency (issue 16 targets).
 * derivation cold/warm (bench/derive.py) and certification time (bench/certify.py) and
   the rows of bench/solvers.py, when those modules are installed; otherwise the row says
   "not available".
@@ -311,6 +315,8 @@ def targets(res) -> list:
     if hp50:
         add("fastest HP solver at 50 digits, steps/s", max(hp50) / TARGETS["hp_50_digits"],
             1.0, ">=", f"{max(hp50):.0f} steps/s vs {TARGETS['hp_50_digits']:.0f}")
+    for name, ratio, goal, better, detail in res.get("engines", {}).get("targets", []):
+        add(name, ratio, goal, better, detail)
     d = res.get("derive", {})
     if "cold_s" in d:
         from .derive import TARGETS as DT
@@ -352,6 +358,17 @@ def format_table(res) -> str:
             L.append(f"{r['p']:>5} {r['M']:>5} {r['full']:>11.4g} {r['full_par']:>11.4g} "
                      f"{r['reduced']:>11.4g} {tr_s:>13} {b1:>11.4g} {ba:>11.4g} {ft_s:>10} {r['full'] / ba:>11.3f} "
                      f"{r['reduced'] / r['full']:>9.2f}")
+        L.append("")
+    eng = res.get("engines")
+    if eng is not None:
+        if "error" in eng:
+            L.append(f"engines: {eng['error']}")
+        else:
+            from .engines import format_rows
+            L.extend(format_rows(eng["rows"]))
+            lat = eng["latency"]
+            L.append(f"first call (import + vp.pgd, fresh process): cold (empty numba cache) "
+                     f"{lat['cold_s']:.2f} s, warm (cache present) {lat['warm_s']:.2f} s")
         L.append("")
     rng = res.get("rng")
     if rng:
@@ -399,7 +416,7 @@ def format_table(res) -> str:
 
 
 def run_suite(quick=False, sections=None, log=None) -> dict:
-    sections = set(sections or ("throughput", "rng", "hp", "derive", "certify", "solvers"))
+    sections = set(sections or SECTIONS)
     log = log or (lambda msg: None)
     res = {"machine": machine(), "quick": quick}
     M = 512 if quick else 4096
@@ -409,6 +426,13 @@ def run_suite(quick=False, sections=None, log=None) -> dict:
     if "throughput" in sections:
         log(f"throughput, M = {M} ...")
         res["throughput"] = throughput(M, quick)
+    if "engines" in sections:
+        log("engines (whole calls) ...")
+        try:
+            from .engines import bench_engines
+            res["engines"] = bench_engines(quick)
+        except ImportError as exc:
+            res["engines"] = {"error": f"not available ({exc})"}
     if "hp" in sections:
         log("high precision ...")
         res["hp"] = high_precision(quick)
@@ -425,7 +449,7 @@ def run_suite(quick=False, sections=None, log=None) -> dict:
     return res
 
 
-SECTIONS = ("throughput", "rng", "hp", "derive", "certify", "solvers")
+SECTIONS = ("throughput", "rng", "engines", "hp", "derive", "certify", "solvers")
 
 
 def add_arguments(parser):

@@ -35,6 +35,9 @@ def add_arguments(parser):
     g.add_argument("--precision", metavar="float64|DPS", help="float64 or decimal digits (mpmath)")
     g.add_argument("--eps", type=float, help="eps-success threshold (default 1e-3)")
     g.add_argument("--record-every", type=int, help="include the history every N steps")
+    g.add_argument("--engine", choices=["auto", "compiled", "numpy"],
+                   help="float64 arithmetic: compiled numba kernel or numpy (default auto: "
+                        "compiled where numba imports)")
     parser.add_argument("--out", metavar="FILE", help="write the JSON here (atomically) instead of stdout")
 
 
@@ -94,7 +97,7 @@ def build_task(args) -> dict:
         raw["schedule"] = default["methods"]["annealed"]
     sol = raw["solver"]
     for flag, key in (("eta", "eta"), ("chains", "chains"), ("noise", "noise"), ("eps", "eps"),
-                      ("record_every", "record_every")):
+                      ("record_every", "record_every"), ("engine", "engine")):
         value = getattr(args, flag)
         if value is not None:
             sol[key] = value

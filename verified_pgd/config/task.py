@@ -185,7 +185,7 @@ def _gradient(v, path):
 
 def solver_spec(v, path="solver"):
     _table(v, path, {"eta", "chains", "normalized", "noise", "gradient", "precision", "eps",
-                     "record_every"}, required=("eta",))
+                     "record_every", "engine"}, required=("eta",))
     return {"eta": _float(v["eta"], _sub(path, "eta"), 0.0, strict_lo=True),
             "chains": _int(v.get("chains", 1), _sub(path, "chains"), 1, 1_000_000),
             "normalized": _bool(v.get("normalized", True), _sub(path, "normalized")),
@@ -194,7 +194,9 @@ def solver_spec(v, path="solver"):
             "precision": _precision(v.get("precision", "float64"), _sub(path, "precision")),
             "eps": _float(v.get("eps", DEFAULT_EPS), _sub(path, "eps"), 0.0, 1.0, strict_lo=True,
                           strict_hi=True),
-            "record_every": _int(v.get("record_every", 0), _sub(path, "record_every"), 0)}
+            "record_every": _int(v.get("record_every", 0), _sub(path, "record_every"), 0),
+            "engine": _choice(v.get("engine", "auto"), _sub(path, "engine"),
+                              ("auto", "compiled", "numpy"))}
 
 
 def validate_task(v, path=""):

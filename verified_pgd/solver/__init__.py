@@ -13,8 +13,9 @@ bookkeeping, one engine per file.
     api.py          pgd, rerun: validate, dispatch
     result.py       Result, History
 
-Import order is acyclic: schedule, rng, result <- config <- bookkeeping <- engines
-<- parallel <- api; engines never import the façade.
+Import order is acyclic: schedule, rng, result <- bookkeeping (reads a RunConfig but
+does not import config) <- kernel <- compiled <- config <- engines <- parallel <- api;
+engines never import the façade.
 """
 from .api import pgd, rerun
 from .config import RunConfig, build_config, parse_precision

@@ -15,7 +15,7 @@ __all__ = ["pgd", "rerun"]
 def pgd(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normalized=True,
         noise="gaussian", gradient="population", precision="float64", record_every=None,
         eps=1e-6, chunk_size=None, *, record_states=False, divergence_bound=None,
-        first_chain=0, reduced=False, workers=1) -> Result:
+        first_chain=0, reduced=False, workers=1, engine="auto") -> Result:
     """Run perturbed gradient descent on ``chains`` independent chains.
 
     Parameters
@@ -72,6 +72,12 @@ def pgd(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normalized=True,
         None: one per core); the Result is bitwise the same for every value.  Workers
         start from a fork server, so a script using ``workers > 1`` needs the usual
         ``if __name__ == "__main__":`` guard.
+    engine : "auto" | "compiled" | "numpy"
+        Float64 arithmetic: the compiled numba kernel (:mod:`verified_pgd.solver.compiled`)
+        or the numpy engine (the readable reference).  "auto": compiled for float64 runs of
+        the full simulator (numpy, with one warning, where numba cannot be imported),
+        numpy otherwise.  Same noise; paths agree to rounding; each engine is bitwise
+        reproducible on its own.  ``Result.config["engine"]`` records the one that ran.
 
     Returns
     -------
@@ -80,7 +86,7 @@ def pgd(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normalized=True,
     cfg = build_config(problem, w0, a0, schedule, eta, seed, chains, normalized, noise,
                        gradient, precision, record_every, eps, chunk_size,
                        record_states=record_states, divergence_bound=divergence_bound,
-                       first_chain=first_chain, reduced=reduced)
+                       first_chain=first_chain, reduced=reduced, engine=engine)
     if workers != 1:
         return parallel.run(cfg, parallel.check_workers(workers))
     return serial_engine(cfg)(cfg)
@@ -92,6 +98,7 @@ def rerun(config: dict) -> Result:
     c.pop("bit_generator", None)
     c.pop("stream", None)
     c["reduced"] = c.pop("reduced", False)
+    c.setdefault("engine", "numpy")     # a result stored before the compiled engine existed
     prob = Problem.from_dict(c.pop("problem"))
     sched = Schedule.from_dict(c.pop("schedule"))
     return pgd(prob, c.pop("w0"), c.pop("a0"), sched, **c)

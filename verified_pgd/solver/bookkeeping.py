@@ -29,7 +29,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .config import RunConfig
+# RunConfig appears in annotations only (strings under `from __future__ import annotations`):
+# importing solver.config here would close the cycle config -> compiled (engine choice) ->
+# kernel -> bookkeeping -> config (tests/test_architecture.py).
 from .result import History, Result
 
 __all__ = ["is_hit", "step_ok", "norm_bounds", "Observation", "Outputs", "Book"]

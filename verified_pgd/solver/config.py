@@ -19,6 +19,7 @@ from .._validate import (as_float_array, check_int, check_nonzero_w, check_posit
 from ..backends import Float64
 from ..problem import Problem
 from . import rng
+from .compiled import resolve_engine
 from .schedule import Schedule
 
 __all__ = ["RunConfig", "Segment", "build_config", "parse_precision", "record_steps",
@@ -79,6 +80,7 @@ class RunConfig:
     divergence_bound: float
     chunk_size: int | None
     reduced: bool
+    engine: str = "numpy"       # the float64 arithmetic that runs: "compiled" or "numpy"
 
     @property
     def ball(self) -> bool:
@@ -113,6 +115,7 @@ class RunConfig:
             "record_states": self.record_states, "divergence_bound": self.divergence_bound,
             "first_chain": self.first_chain, "bit_generator": rng.BIT_GENERATOR,
         }
+        cfg["engine"] = self.engine
         if self.reduced:
             cfg["reduced"] = True
             cfg["stream"] = (f"reduced:SeedSequence([seed, {REDUCED_STREAM_TAG:#x}], "
@@ -184,7 +187,8 @@ def _check_initial_loss(problem, W0, A0, normalized):
 def build_config(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normalized=True,
                  noise="gaussian", gradient="population", precision="float64",
                  record_every=None, eps=1e-6, chunk_size=None, *, record_states=False,
-                 divergence_bound=None, first_chain=0, reduced=False) -> RunConfig:
+                 divergence_bound=None, first_chain=0, reduced=False,
+                 engine="auto") -> RunConfig:
     """Validate the arguments of :func:`verified_pgd.pgd` (see there) into a RunConfig."""
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a verified_pgd.Problem, got {type(problem).__name__}")
@@ -212,6 +216,7 @@ def build_config(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normaliz
                              f"got {gradient!r}")
         batch = check_int(gradient, "gradient", minimum=1)
     kind, prec = parse_precision(precision)
+    engine = resolve_engine(engine, kind, reduced)
     if kind != "float64" and batch is not None:
         raise ValueError("gradient: mini-batch gradients are float64 only "
                          "(precision must be 'float64')")
@@ -251,4 +256,5 @@ def build_config(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normaliz
         normalized=normalized, noise=noise, batch=batch, kind=kind, prec=prec,
         record_every=record_every, record_steps=record_steps(schedule.total_steps, record_every),
         eps=eps, record_states=record_states, divergence_bound=divergence_bound,
-        chunk_size=chunk_size, reduced=reduced)
+        chunk_size=chunk_size, reduced=reduced,
+        engine=engine)

@@ -12,6 +12,8 @@ def serial_engine(cfg: RunConfig):
     """The ``run(cfg) -> Result`` function of the engine for ``cfg``."""
     if cfg.reduced:
         from .reduced import run
+    elif cfg.engine == "compiled":
+        from .compiled import run
     elif cfg.kind == "float64":
         from .numpy import run
     else:

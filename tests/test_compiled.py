@@ -1,0 +1,168 @@
+"""The compiled float64 engine (verified_pgd.solver.kernel / .compiled): it draws numpy's own
+streams, follows the numpy engine's path to rounding, is bitwise reproducible across chains,
+chunks and threads, and falls back to the numpy engine where numba is missing."""
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import verified_pgd as vp
+from verified_pgd import rng
+from verified_pgd.solver import compiled
+from verified_pgd.solvers import rerun
+
+numba = pytest.importorskip("numba")
+from verified_pgd.solver import kernel  # noqa: E402
+
+RS = np.random.default_rng(20261201)
+P, K, M = 7, 5, 6
+PROB = vp.Problem(RS.normal(size=P), RS.normal(size=K))
+W0 = RS.normal(size=(M, P))
+A0 = RS.normal(size=(M, K))
+SCHED = vp.Schedule([(0.2, 600), (0.05, 300), (0.0, 100)])     # 1000 steps
+
+
+def _relerr(x, y):
+    """Largest normwise relative difference over the last axis."""
+    return float(np.max(np.linalg.norm(x - y, axis=-1) / np.linalg.norm(y, axis=-1)))
+
+
+def _paths(res):
+    return res.history.w, res.history.a
+
+
+def test_kernel_draws_numpys_stream_bitwise_and_advances_it():
+    gens = rng.chain_generators(11, 3, 8)
+    got = kernel.draw_normals(gens, 20000)
+    ref = [g.standard_normal(20010) for g in rng.chain_generators(11, 3, 8)]
+    assert all(np.array_equal(got[i], ref[i][:20000]) for i in range(5))
+    # the Python generators continue where the kernel stopped (state advanced in place)
+    assert all(np.array_equal(g.standard_normal(10), r[20000:]) for g, r in zip(gens, ref))
+    # negative control: another chain's stream is a different sequence
+    assert not np.array_equal(got[0], ref[1][:20000])
+
+
+@pytest.mark.parametrize("normalized", [True, False])
+@pytest.mark.parametrize("noise", ["gaussian", "ball"])
+@pytest.mark.parametrize("gradient", ["population", 3])
+def test_compiled_follows_the_numpy_path_to_1e_12(normalized, noise, gradient):
+    kw = dict(seed=5, chains=M, normalized=normalized, noise=noise, gradient=gradient,
+              record_every=50, record_states=True)
+    ref = vp.pgd(PROB, W0, A0, SCHED, 0.02, engine="numpy", **kw)
+    got = vp.pgd(PROB, W0, A0, SCHED, 0.02, engine="compiled", **kw)
+    assert got.config["engine"] == "compiled" and ref.config["engine"] == "numpy"
+    # generic points: |w| stays away from 0 (near w = 0 the free model is not well
+    # conditioned and any two roundings part)
+    assert np.min(np.linalg.norm(ref.history.w, axis=-1)) > 0.2
+    for x, y in zip(_paths(got), _paths(ref)):
+        assert _relerr(x, y) <= 1e-12
+    assert _relerr(got.w, ref.w) <= 1e-12 and _relerr(got.a, ref.a) <= 1e-12
+    # the loss is ~|r|^2: near the optimum its relative error is that of r squared over
+    # |r|, so it is compared on the scale of the run's losses
+    assert np.max(np.abs(got.history.loss - ref.history.loss)) <= 1e-12 * ref.history.loss.max()
+    np.testing.assert_array_equal(got.diverged_step, ref.diverged_step)
+    np.testing.assert_array_equal(got.hit_step, ref.hit_step)
+    # negative control: the same comparison rejects a run on other noise
+    other = vp.pgd(PROB, W0, A0, SCHED, 0.02, engine="compiled", **dict(kw, seed=6))
+    assert _relerr(other.history.w, ref.history.w) > 1e-3
+
+
+def test_hit_step_and_divergence_step_agree_with_the_numpy_engine():
+    prob = vp.Problem.default()
+    near = prob.w_star + 0.05
+    a_near = prob.a_star * 1.05
+    kw = dict(seed=1, chains=3, record_every=10, eps=1e-6)
+    sched = vp.Schedule([(1e-3, 50), (0.0, 2000)])
+    ref = vp.pgd(prob, near, a_near, sched, 0.2, engine="numpy", **kw)
+    got = vp.pgd(prob, near, a_near, sched, 0.2, engine="compiled", **kw)
+    assert (ref.hit_step > 0).all()
+    np.testing.assert_array_equal(got.hit_step, ref.hit_step)
+    kw = dict(seed=9, chains=5, normalized=False, divergence_bound=50.0, record_every=3)
+    sched = vp.Schedule([(3.0, 40)])
+    ref = vp.pgd(PROB, W0[0], A0[0], sched, 0.9, engine="numpy", **kw)
+    got = vp.pgd(PROB, W0[0], A0[0], sched, 0.9, engine="compiled", **kw)
+    assert ref.diverged.any()
+    np.testing.assert_array_equal(got.diverged_step, ref.diverged_step)
+    assert (got.hit_step[got.diverged] == -1).all()
+    assert np.all(np.isfinite(got.history.loss))
+    # a diverged chain is frozen at its last good state, in both engines
+    assert _relerr(got.w, ref.w) <= 1e-12 and _relerr(got.a, ref.a) <= 1e-12
+
+
+def _same(x, y):
+    for name in ("w", "a", "hit_step", "diverged_step"):
+        np.testing.assert_array_equal(getattr(x, name), getattr(y, name))
+    for name in ("loss", "theta", "a_error", "w", "a"):
+        np.testing.assert_array_equal(getattr(x.history, name), getattr(y.history, name))
+
+
+def test_chain_path_is_bitwise_the_same_for_any_chains_chunks_and_threads():
+    kw = dict(seed=3, normalized=True, noise="ball", gradient=2, record_every=40,
+              record_states=True, engine="compiled")
+    sched = vp.Schedule([(0.3, 200), (0.0, 50)])
+    full = vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, **kw)
+    for chunk in (1, 4):
+        _same(vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, chunk_size=chunk, **kw), full)
+    j = 4
+    one = vp.pgd(PROB, W0[j], A0[j], sched, 0.05, chains=1, first_chain=j, **kw)
+    for name in ("w", "a"):
+        np.testing.assert_array_equal(getattr(one, name)[0], getattr(full, name)[j])
+    np.testing.assert_array_equal(one.history.w[:, 0], full.history.w[:, j])
+    before = numba.get_num_threads()
+    try:
+        for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(n)
+            _same(vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, **kw), full)
+    finally:
+        numba.set_num_threads(before)
+    # negative control: the comparison sees a different first_chain (other streams)
+    shifted = vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, first_chain=1, **kw)
+    assert not np.array_equal(shifted.w, full.w)
+
+
+def test_rerun_repeats_the_engine_that_ran():
+    res = vp.pgd(PROB, W0, A0, vp.Schedule([(0.2, 30)]), 0.05, seed=2, chains=M)
+    assert res.config["engine"] == "compiled"
+    assert rerun(res.config) == res
+    old = dict(res.config)
+    del old["engine"]        # a result stored before the compiled engine existed
+    assert rerun(old).config["engine"] == "numpy"
+
+
+def test_engine_is_validated_at_the_boundary():
+    for bad in ("fast", None, 1):
+        with pytest.raises(ValueError, match="^engine: "):
+            vp.pgd(PROB, W0, A0, SCHED, 0.02, chains=M, engine=bad)
+    with pytest.raises(ValueError, match="^engine: .*precision"):
+        vp.pgd(PROB, W0[0], A0[0], vp.Schedule([(0.1, 2)]), 0.02, precision=20,
+               engine="compiled")
+    with pytest.raises(ValueError, match="^engine: .*reduced"):
+        vp.pgd(PROB, W0[0], A0[0], vp.Schedule([(0.1, 2)]), 0.02, reduced=True,
+               engine="compiled")
+    hp = vp.pgd(PROB, W0[0], A0[0], vp.Schedule([(0.1, 2)]), 0.02, precision=20)
+    assert hp.config["engine"] == "numpy"
+
+
+@pytest.fixture
+def no_numba(monkeypatch):
+    """A process where ``import numba`` fails (sys.modules entry None) and the engine's
+    cached import state is fresh."""
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.setattr(compiled, "_state", {"kernel": None, "error": None, "warned": False})
+
+
+def test_without_numba_auto_falls_back_to_numpy_with_one_warning(no_numba):
+    kw = dict(seed=4, chains=M, record_every=10)
+    sched = vp.Schedule([(0.2, 40)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = vp.pgd(PROB, W0, A0, sched, 0.05, **kw)
+        second = vp.pgd(PROB, W0, A0, sched, 0.05, **kw)
+    msgs = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(msgs) == 1 and "numba" in str(msgs[0].message)
+    assert first.config["engine"] == "numpy" == second.config["engine"]
+    ref = vp.pgd(PROB, W0, A0, sched, 0.05, engine="numpy", **kw)
+    assert first == ref
+    with pytest.raises(ImportError, match="^engine: "):
+        vp.pgd(PROB, W0, A0, sched, 0.05, engine="compiled", **kw)

@@ -1,0 +1,464 @@
+"""Compiled float64 engine: one fused numba kernel per chain, chains in parallel on threads.
+
+The numpy engine spends a few dozen array passes per step, each as expensive as drawing the
+step's noise; here one chain's whole run is a scalar loop (gradient of the closed form,
+noise, retraction, eps test, divergence test, records) and blocks of chains run in
+parallel on ``numba.get_num_threads()`` threads (the kernel releases the GIL) with no
+per-step synchronisation.  Threads from Python rather than ``prange``: a ``parallel=True``
+kernel took twice as long to compile (measured 57 s vs 25 s cold on the loaded 2-core
+machine) for the same run time, since the chains share nothing.
+
+Same noise as the numpy engine: chain ``i`` draws from its own ``Generator(SFC64(...))``
+(:mod:`verified_pgd.rng`) in the same order — per step the noise record (``p + k``
+normals, ``+ 2`` with ball noise), then the mini-batch ``B k p`` normals, steps in order.
+The kernel calls numba's port of numpy's ziggurat normal sampler
+(``numba.np.random.distributions.random_standard_normal``) on the chain's own bit
+generator state, so it consumes exactly numpy's stream (tested bitwise).  The state
+address and the bit generator's C function pointers are run-time arguments (never baked
+into the code), so the on-disk cache (``cache=True``) is valid in every process.
+
+Reproducibility: a chain's path depends only on its own inputs and stream, and the kernel
+is compiled without fast-math (no reassociation), so it is bitwise the same for any number
+of chains, threads and chunk sizes.  Against the numpy engine it agrees to rounding only:
+the reductions run in another order (a sequential loop vs numpy's pairwise sums) and
+``Phi`` of ball noise uses libm's erf/erfc instead of scipy's.
+
+Imported only by :mod:`verified_pgd.solver.compiled` (the engine), which imports numba
+lazily so that the numpy engine works where numba is missing.
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numba.np.random.distributions import random_standard_normal
+
+from ..backends import _H_COEFFS_F64
+from .bookkeeping import is_hit, step_ok
+
+__all__ = ["bitgen_pointers", "run_chains", "draw_normals", "H_COEFFS"]
+
+H_COEFFS = np.ascontiguousarray(_H_COEFFS_F64[::-1])   # Horner order (highest power first)
+_BITGEN = types.NumPyRandomBitGeneratorType("bit_generator")
+_PI = math.pi
+# The bookkeeping's own rules, compiled from the same source (they use only <=, & and ~,
+# so they mean the same on scalars as on the numpy engines' arrays).
+_is_hit = njit(cache=True)(is_hit)
+_step_ok = njit(cache=True)(step_ok)
+
+
+@intrinsic
+def _bitgen(typingctx, state, next_u64, next_u32, next_dbl):
+    """numba's bit-generator record for the numpy bit generator whose state is at ``state``
+    (what numba builds when it unboxes a Generator, without a Python object per chain)."""
+    sig = _BITGEN(types.uintp, types.uintp, types.uintp, types.uintp)
+
+    def codegen(context, builder, signature, args):
+        st = cgutils.create_struct_proxy(_BITGEN)(context, builder)
+        st.state = args[0]
+        st.state_address = args[0]
+        st.fnptr_next_uint64 = args[1]
+        st.fnptr_next_uint32 = args[2]
+        st.fnptr_next_double = args[3]
+        st.bit_generator = args[0]
+        st.parent = context.get_constant_null(types.pyobject)
+        return st._getvalue()
+
+    return sig, codegen
+
+
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+# numpy's bitgen_t: {void *state; next_uint64; next_uint32; next_double; next_raw}
+_BitgenT = ctypes.c_void_p * 5
+
+
+def bitgen_pointers(gens):
+    """``(states, fnptrs)`` for a list of numpy Generators: the (M,) state addresses and the
+    (M, 3) function pointers (next_uint64, next_uint32, next_double), read from each bit
+    generator's ``bitgen_t`` (its documented capsule; ``.ctypes`` builds several ctypes
+    objects per call and cost more than the run at M = 65536).  The generators must stay
+    alive while the kernel runs; their streams advance in place."""
+    states = np.empty(len(gens), dtype=np.uintp)
+    fns = np.empty((len(gens), 3), dtype=np.uintp)
+    for i, g in enumerate(gens):
+        bg = _BitgenT.from_address(_capsule_pointer(g.bit_generator.capsule, b"BitGenerator"))
+        states[i] = bg[0]
+        fns[i, 0], fns[i, 1], fns[i, 2] = bg[1], bg[2], bg[3]
+    return states, fns
+
+
+@njit(nogil=True, cache=True)
+def _draw(c0, c1, states, fns, out):
+    for i in range(c0, c1):
+        bg = _bitgen(states[i], fns[i, 0], fns[i, 1], fns[i, 2])
+        for j in range(out.shape[1]):
+            out[i, j] = random_standard_normal(bg)
+
+
+def draw_normals(gens, n, out=None):
+    """(M, n) standard normals, row i the next n of ``gens[i]``'s stream, drawn on numba's
+    threads by the kernel's sampler: the stream test of the engine and the benchmark's
+    all-cores RNG bound."""
+    if out is None:
+        out = np.empty((len(gens), n))
+    states, fns = bitgen_pointers(gens)
+    _over_chains(_draw, len(gens), states, fns, out)
+    return out
+
+
+def _over_chains(kernel, M, *args):
+    """``kernel(c0, c1, *args)`` over blocks of chains on ``numba.get_num_threads()``
+    threads (the kernels release the GIL).  Blocks only split the work: every chain is
+    computed by the same scalar code whatever block or thread it lands in."""
+    n = min(numba.get_num_threads(), M)
+    if n <= 1:
+        kernel(0, M, *args)
+        return
+    # a few blocks per thread balance chains that stop early (divergence)
+    edges = np.linspace(0, M, min(M, 4 * n) + 1).astype(np.int64)
+    with ThreadPoolExecutor(n) as ex:
+        for f in [ex.submit(kernel, int(lo), int(hi), *args)
+                  for lo, hi in zip(edges[:-1], edges[1:])]:
+            f.result()
+
+
+@njit(cache=True)
+def _h(theta, coeffs):
+    # h = sin - theta cos without cancellation: the same series / direct split as Float64.h
+    if theta < 1.0:
+        t2 = theta * theta
+        acc = 0.0
+        for c in coeffs:
+            acc = acc * t2 + c
+        return acc * t2 * theta
+    return math.sin(theta) - theta * math.cos(theta)
+
+
+@njit(cache=True)
+def _ndtr(x):
+    # Phi(x), the cephes split (erf near 0, erfc in the tails)
+    y = x * 0.7071067811865476
+    z = abs(y)
+    if z < 0.7071067811865476:
+        return 0.5 + 0.5 * math.erf(y)
+    r = 0.5 * math.erfc(z)
+    return 1.0 - r if y > 0 else r
+
+
+@njit(cache=True)
+def _geometry(w, a, wst, ast, s, coeffs, w_hat, d, tv, r):
+    """Fills w_hat, d, t, r; returns (u, nd2, theta, delta, r1, aa) — formulas.geometry."""
+    p = w.shape[0]
+    k = a.shape[0]
+    uu = 0.0
+    for i in range(p):
+        uu += w[i] * w[i]
+    u = math.sqrt(uu)
+    nd2 = 0.0
+    ne2 = 0.0
+    for i in range(p):
+        wh = w[i] / u
+        w_hat[i] = wh
+        di = wst[i] - wh
+        ei = wst[i] + wh
+        d[i] = di
+        nd2 += di * di
+        ne2 += ei * ei
+    theta = 2 * math.atan2(math.sqrt(nd2), math.sqrt(ne2))
+    delta = (_PI / 2) * nd2 - _h(theta, coeffs)
+    half = nd2 / 2
+    for i in range(p):
+        tv[i] = d[i] + half * w_hat[i]
+    r1 = 0.0
+    aa = 0.0
+    for j in range(k):
+        rj = u * a[j] - s * ast[j]
+        r[j] = rj
+        r1 += rj
+        aa += a[j] * ast[j]
+    return u, nd2, theta, delta, r1, aa
+
+
+@njit(cache=True)
+def _population_grad(a, ast, s, normalized, u, theta, delta, r1, aa, w_hat, tv, r, g_w, g_a):
+    """formulas.grad_and_geometry from the geometry (same evaluation order)."""
+    p = w_hat.shape[0]
+    k = a.shape[0]
+    two_pi = 2 * _PI
+    cu = u / two_pi
+    sd = s * delta
+    aMr = 0.0
+    for j in range(k):
+        mr = (_PI - 1) * r[j] + r1
+        aMr += a[j] * mr
+        g_a[j] = cu * (mr + sd * ast[j])
+    tang = -s * aa * (_PI - theta) / two_pi
+    if normalized:
+        for i in range(p):
+            g_w[i] = tang * tv[i]
+    else:
+        radial = (aMr + sd * aa) / two_pi
+        for i in range(p):
+            g_w[i] = radial * w_hat[i] + tang * tv[i]
+
+
+@njit(cache=True)
+def _minibatch_grad(w, a, w_star, ast, Z, off, B, normalized, w_hat, g_w, g_a, relu):
+    """solvers.minibatch_grad for one chain; Z[off:] holds the (B, k, p) inputs."""
+    p = w.shape[0]
+    k = a.shape[0]
+    for i in range(p):
+        g_w[i] = 0.0
+    for j in range(k):
+        g_a[j] = 0.0
+    for b in range(B):
+        res = 0.0
+        for j in range(k):
+            base = off + (b * k + j) * p
+            h = 0.0
+            hs = 0.0
+            for i in range(p):
+                h += Z[base + i] * w[i]
+                hs += Z[base + i] * w_star[i]
+            relu[j] = h if h > 0.0 else 0.0
+            res += relu[j] * a[j] - (hs if hs > 0.0 else 0.0) * ast[j]
+        for j in range(k):
+            g_a[j] += res * relu[j]
+            if relu[j] > 0.0:
+                c = res * a[j]
+                base = off + (b * k + j) * p
+                for i in range(p):
+                    g_w[i] += c * Z[base + i]
+    for j in range(k):
+        g_a[j] /= B
+    for i in range(p):
+        g_w[i] /= B
+    if normalized:
+        uu = 0.0
+        for i in range(p):
+            uu += w[i] * w[i]
+        u = math.sqrt(uu)
+        proj = 0.0
+        for i in range(p):
+            w_hat[i] = w[i] / u
+            proj += g_w[i] * w_hat[i]
+        for i in range(p):
+            g_w[i] -= proj * w_hat[i]
+
+
+@njit(cache=True)
+def _loss(u, s, delta, aa, r, r1):
+    rr = 0.0
+    for j in range(r.shape[0]):
+        rr += r[j] * r[j]
+    return ((_PI - 1) * rr + r1 * r1 + 2 * u * s * delta * aa) / (4 * _PI), math.sqrt(rr)
+
+
+@njit(cache=True)
+def _chain(i, bg, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_eta, seg_sw,
+           seg_sa, normalized, ball, batch, eps, bound, lo, hi, rec, coeffs,
+           rec_loss, rec_theta, rec_ae, rec_w, rec_a, hit, div):
+    p = W.shape[1]
+    k = A.shape[1]
+    R = rec.shape[0]
+    keep_states = rec_w.shape[0] > 0
+    w = W[i].copy()
+    a = A[i].copy()
+    if normalized:
+        uu = 0.0
+        for q in range(p):
+            uu += w[q] * w[q]
+        u0 = math.sqrt(uu)
+        for q in range(p):
+            w[q] = w[q] / u0
+    wp = w.copy()               # the previous state (a non-finite observation reverts to it)
+    ap = a.copy()
+    w_hat = np.empty(p)
+    d = np.empty(p)
+    tv = np.empty(p)
+    r = np.empty(k)
+    g_w = np.empty(p)
+    g_a = np.empty(k)
+    relu = np.empty(k)
+    nrec = p + k + (2 if ball else 0)
+    z = np.empty(nrec + batch * k * p)
+    j = 0                       # next record index
+    hit_i = -1
+    div_i = -1
+    frozen = False
+    T = seg_stop[seg_stop.shape[0] - 1]
+    t = 0
+    for sg in range(seg_start.shape[0]):
+        eta = seg_eta[sg]
+        sw = seg_sw[sg]
+        sa = seg_sa[sg]
+        noisy = sw > 0 or sa > 0
+        nz = (nrec if noisy else 0) + batch * k * p
+        for t in range(seg_start[sg], seg_stop[sg]):
+            u, nd2, theta, delta, r1, aa = _geometry(w, a, wst, ast, s, coeffs, w_hat, d, tv, r)
+            recorded = j < R and rec[j] == t
+            if theta <= eps or recorded:
+                L, nr = _loss(u, s, delta, aa, r, r1)
+                if not (math.isfinite(theta) and math.isfinite(L) and math.isfinite(nr)):
+                    # Book.observe: flagged at t, put back to state t - 1, frozen there
+                    div_i = t
+                    for q in range(p):
+                        w[q] = wp[q]
+                    for q in range(k):
+                        a[q] = ap[q]
+                    frozen = True
+                    break
+                if hit_i < 0 and _is_hit(theta, nr, eps, sa_norm):
+                    hit_i = t
+                if recorded:
+                    rec_loss[j, i] = L
+                    rec_theta[j, i] = theta
+                    rec_ae[j, i] = nr / sa_norm
+                    if keep_states:
+                        rec_w[j, i, :] = w
+                        rec_a[j, i, :] = a
+                    j += 1
+            elif not math.isfinite(theta):
+                div_i = t
+                for q in range(p):
+                    w[q] = wp[q]
+                for q in range(k):
+                    a[q] = ap[q]
+                frozen = True
+                break
+            for q in range(nz):
+                z[q] = random_standard_normal(bg)
+            if batch > 0:
+                _minibatch_grad(w, a, w_star, ast, z, nrec if noisy else 0, batch, normalized,
+                                w_hat, g_w, g_a, relu)
+            else:
+                _population_grad(a, ast, s, normalized, u, theta, delta, r1, aa, w_hat, tv, r,
+                                 g_w, g_a)
+            if noisy:
+                fw = 1.0
+                fa = 1.0
+                if ball:
+                    nw = 0.0
+                    for q in range(p):
+                        nw += z[q] * z[q]
+                    na = 0.0
+                    for q in range(k):
+                        na += z[p + q] * z[p + q]
+                    fw = _ndtr(z[p + k]) ** (1.0 / p) / math.sqrt(nw)
+                    fa = _ndtr(z[p + k + 1]) ** (1.0 / k) / math.sqrt(na)
+                # w - eta (g_w + sigma xi), the numpy engine's order: (sigma xi + g) eta
+                for q in range(p):
+                    xi = z[q] * fw if ball else z[q]
+                    wp[q] = w[q] - (sw * xi + g_w[q]) * eta
+                for q in range(k):
+                    ep = z[p + q] * fa if ball else z[p + q]
+                    ap[q] = a[q] - (sa * ep + g_a[q]) * eta
+            else:
+                for q in range(p):
+                    wp[q] = w[q] - eta * g_w[q]
+                for q in range(k):
+                    ap[q] = a[q] - eta * g_a[q]
+            uu = 0.0
+            for q in range(p):
+                uu += wp[q] * wp[q]
+            un = math.sqrt(uu)
+            amax = -np.inf
+            amin = np.inf
+            for q in range(k):
+                x = ap[q]
+                if x > amax or x != x or amax != amax:   # NaN propagates, as numpy's max
+                    amax = x if amax == amax else amax
+                if x < amin or x != x or amin != amin:
+                    amin = x if amin == amin else amin
+            if not _step_ok(un, amax, amin, lo, hi, bound):
+                div_i = t + 1
+                frozen = True
+                break
+            if normalized:
+                for q in range(p):
+                    wp[q] /= un
+            # swap: the new state becomes current, the old one is kept as the previous
+            w, wp = wp, w
+            a, ap = ap, a
+        if frozen:
+            break
+    if not frozen:
+        t = T
+    # Observe the final (or frozen) state at t and fill every record left with it: a frozen
+    # chain stays where it is, as in the numpy engine.
+    u, nd2, theta, delta, r1, aa = _geometry(w, a, wst, ast, s, coeffs, w_hat, d, tv, r)
+    L, nr = _loss(u, s, delta, aa, r, r1)
+    if not frozen and not (math.isfinite(theta) and math.isfinite(L) and math.isfinite(nr)):
+        div_i = t
+        w, a = wp, ap
+        frozen = True
+        u, nd2, theta, delta, r1, aa = _geometry(w, a, wst, ast, s, coeffs, w_hat, d, tv, r)
+        L, nr = _loss(u, s, delta, aa, r, r1)
+    if not frozen and hit_i < 0 and _is_hit(theta, nr, eps, sa_norm):
+        hit_i = t
+    while j < R:
+        rec_loss[j, i] = L
+        rec_theta[j, i] = theta
+        rec_ae[j, i] = nr / sa_norm
+        if keep_states:
+            rec_w[j, i, :] = w
+            rec_a[j, i, :] = a
+        j += 1
+    W[i, :] = w
+    A[i, :] = a
+    hit[i] = hit_i
+    div[i] = div_i
+
+
+@njit(nogil=True, cache=True)
+def _run(c0, c1, states, fns, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_eta,
+         seg_sw, seg_sa, normalized, ball, batch, eps, bound, lo, hi, rec, coeffs,
+         rec_loss, rec_theta, rec_ae, rec_w, rec_a, hit, div):
+    for i in range(c0, c1):
+        bg = _bitgen(states[i], fns[i, 0], fns[i, 1], fns[i, 2])
+        _chain(i, bg, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_eta,
+               seg_sw, seg_sa, normalized, ball, batch, eps, bound, lo, hi, rec, coeffs,
+               rec_loss, rec_theta, rec_ae, rec_w, rec_a, hit, div)
+
+
+def run_chains(gens, W0, A0, w_hat_star, w_star, a_star, s, sa_norm, segments, normalized,
+               ball, batch, eps, bound, lo, hi, rec, record_states):
+    """Run the chains with generators ``gens`` from (W0, A0) (each (M, p) / (M, k)).
+
+    ``segments``: sequence of (start, stop, eta, sigma_w, sigma_a); ``batch``: mini-batch size
+    or None; ``(lo, hi)``: the |w| bounds of the divergence test (bookkeeping.norm_bounds);
+    ``rec``: the record steps.  Returns a dict of plain arrays: final ``w``, ``a``; records
+    ``loss``, ``theta``, ``a_error`` (R, M) and with ``record_states`` ``w``/``a`` states
+    (R, M, d) as ``hw``/``ha``; ``hit``, ``div`` (M,) int64 (-1: none).
+    """
+    M, p = W0.shape
+    k = A0.shape[1]
+    R = len(rec)
+    W = np.array(W0, dtype=np.float64, order="C")
+    A = np.array(A0, dtype=np.float64, order="C")
+    states, fns = bitgen_pointers(gens)
+    seg = np.array([tuple(x) for x in segments], dtype=np.float64).reshape(-1, 5)
+    out = {"loss": np.empty((R, M)), "theta": np.empty((R, M)), "a_error": np.empty((R, M)),
+           "hw": np.empty((R if record_states else 0, M, p)),
+           "ha": np.empty((R if record_states else 0, M, k)),
+           "hit": np.empty(M, np.int64), "div": np.empty(M, np.int64)}
+    _over_chains(_run, M, states, fns, W, A, np.ascontiguousarray(w_hat_star, np.float64),
+         np.ascontiguousarray(w_star, np.float64), np.ascontiguousarray(a_star, np.float64),
+         float(s), float(sa_norm), seg[:, 0].astype(np.int64), seg[:, 1].astype(np.int64),
+         np.ascontiguousarray(seg[:, 2]), np.ascontiguousarray(seg[:, 3]),
+         np.ascontiguousarray(seg[:, 4]), bool(normalized), bool(ball), int(batch or 0),
+         float(eps), float(bound), float(lo), float(hi), np.asarray(rec, np.int64), H_COEFFS,
+         out["loss"], out["theta"], out["a_error"], out["hw"], out["ha"], out["hit"], out["div"])
+    del gens  # the generators were needed alive until here
+    out["w"], out["a"] = W, A
+    if not record_states:
+        del out["hw"], out["ha"]
+    return out
