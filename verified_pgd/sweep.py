@@ -14,6 +14,7 @@ store are skipped (``--resume``).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
