@@ -169,9 +169,15 @@ def test_solve_refuses_before_allocating(tmp_path, argv, words):
 
 
 def test_solve_with_overflowing_start_is_not_a_success(tmp_path):
-    # the solver's RunConfig refuses a start whose loss overflows, before any step runs
+    # a start whose loss overflows is refused at the boundary, naming a0
     one_line_error(["solve", "--w0", "1,0,0,0", "--a0", "1e300,1,1,1", "--steps", "5",
                     "--sigma", "0"], tmp_path, "a0", "overflows")
+    # a run that diverges on the way exits 1 and counts the chain as a failure
+    rc, out, err = cli(["solve", "--free", "--eta", "30", "--w0", "3,0,0,0", "--a0", "3,3,3,3",
+                        "--steps", "200", "--sigma", "0"], tmp_path)
+    assert rc == 1 and "diverged" in err
+    doc = json.loads(out)
+    assert doc["summary"]["final_success_rate"] == 0.0 and doc["summary"]["diverged"] == 1
     rc, out, err = cli(["solve", "--w0", "1,0,0,0", "--a0", "1,1,1,-1", "--steps", "5",
                         "--sigma", "0"], tmp_path)
     assert rc == 0, err                                              # control

@@ -6,10 +6,7 @@ the high-precision engines) of a set of old-style calls, computed with the code 
 the solver core was rebuilt (commit 88b43f3).  The digests are of the numbers only, not of
 ``Result.config`` (its schedule record gained per-stage fields).  The calls pin
 ``engine="numpy"``: the digests are of the numpy engine's arithmetic (the compiled engine,
-the default since issue 16, agrees to rounding only, tests/test_compiled.py).  Regenerated
-once when issue 11 changed Problem (|w*| and w_hat* from the max-rescaled vector): the
-s != 1 cases moved by a few ulp; with the old ``s = sqrt(sum w*^2)``, ``w_hat* = w*/s``
-patched back in, every case reproduced the 88b43f3 digests bit for bit.  Regenerate ONLY when a
+the default since issue 16, agrees to rounding only, tests/test_compiled.py).  Regenerate ONLY when a
 change of the numbers is intended:  ``PYTHONPATH=. python -m tests.test_old_call_digests``.
 """
 import functools

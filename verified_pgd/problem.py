@@ -48,9 +48,15 @@ class Problem:
         scale = float(np.max(np.abs(w)))
         if scale == 0.0:
             raise ValueError("w_star: must be non-zero (s = |w_star| > 0)")
-        unit = w / scale
-        r = float(np.sqrt(np.sum(unit * unit)))
-        s = scale * r
+        # Where the squares are normal numbers the plain |w*| and w*/|w*| are used, so results
+        # stay bit for bit what they were; the rescaled form only where they would not be.
+        if 1e-140 <= scale <= 1e140:
+            s = float(np.sqrt(np.sum(w * w)))
+            unit, r = w, s
+        else:
+            unit = w / scale
+            r = float(np.sqrt(np.sum(unit * unit)))
+            s = scale * r
         if not (_S_MIN <= s <= _S_MAX):
             raise ValueError(f"w_star: |w_star| = {s:.3g} is outside [{_S_MIN:g}, {_S_MAX:g}]: "
                              "s^2 leaves float64's normal range and the loss loses precision; "

@@ -14,6 +14,7 @@ store are skipped (``--resume``).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -219,7 +220,6 @@ def _exit_with_parent(parent_pid: int) -> None:
     """
     import os
     import signal
-    import sys
     import threading
     import time
     if sys.platform.startswith("linux"):
