@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import formulas
-from .._validate import (as_float_array, check_int, check_nonzero_w, check_positive,
+from .._validate import (as_float_array, check_choice, check_history, check_int,
+                         check_nonzero_w, check_positive, check_precision,
                          parse_precision)  # noqa: F401  (re-exported: the one precision parser)
 from ..backends import Float64
 from ..problem import Problem
@@ -207,15 +208,14 @@ def build_config(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normaliz
     first_chain = check_int(first_chain, "first_chain", minimum=0)
     normalized = _check_bool(normalized, "normalized")
     reduced = _check_bool(reduced, "reduced")
-    if noise not in _NOISES:
-        raise ValueError(f"noise: expected 'gaussian' or 'ball', got {noise!r}")
+    check_choice(noise, "noise", _NOISES)
     batch = None
     if gradient != "population":
         if isinstance(gradient, bool) or not isinstance(gradient, numbers.Integral):
             raise ValueError(f"gradient: expected 'population' or an integer batch size, "
                              f"got {gradient!r}")
         batch = check_int(gradient, "gradient", minimum=1)
-    kind, prec = parse_precision(precision)
+    kind, prec = parse_precision(check_precision(precision))
     engine = resolve_engine(engine, kind, reduced)
     if kind != "float64" and batch is not None:
         raise ValueError("gradient: mini-batch gradients are float64 only "
@@ -223,6 +223,7 @@ def build_config(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normaliz
     if record_every is None:
         record_every = max(1, schedule.total_steps // 100)
     record_every = check_int(record_every, "record_every", minimum=1)
+    check_history(schedule.total_steps, record_every, chains)   # before any allocation
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < float(eps) < 1:
         raise ValueError(f"eps: expected a number in (0, 1), got {eps!r}")
     eps = float(eps)
