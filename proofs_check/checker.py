@@ -53,7 +53,7 @@ STATEMENTS = {
     "sym_moments": "For z ~ N(0, I): E relu(x.z) = |x|/sqrt(2 pi) and E relu(x.z) relu(y.z) = "
                    "|x||y| g(angle(x, y))/(2 pi), by reduction to the plane of x, y and polar "
                    "coordinates (angular and radial integrals below).",
-    "sym_loss": "For k = 1..4 the population loss equals L1 (DESIGN K1 and L1), and L2 equals L1.",
+    "sym_loss": "For k = 1..4 the population loss equals L1 (docs/design.md K1 and L1), and L2 equals L1.",
     "sym_gradient": "The gradient formulas G are the derivatives of L1 (a-part, radial and angular "
                     "w-parts), and the Riemannian w-gradient is -(s/2pi)(a.a*)(pi - theta) sin(theta) "
                     "along the unit tangent towards w*: it vanishes only at theta in {0, pi} or a.a* = 0.",

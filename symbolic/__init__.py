@@ -2,7 +2,7 @@
 
 Modules (imported on demand; importing :mod:`symbolic` itself derives nothing):
 
-    symbolic.moments      Gaussian ReLU moments from their integrals (DESIGN K1)
+    symbolic.moments      Gaussian ReLU moments from their integrals (docs/design.md K1)
     symbolic.loss         population loss for concrete k; comparison with L1 and L2
     symbolic.derivatives  gradient and Hessian by differentiation; comparison with G
     symbolic.codegen      numpy/mpmath callables from the derivation, cached on disk

@@ -16,7 +16,7 @@ with the derived moments, a function of u = |w|, s, theta and a, a*):
    0 < theta < pi these five matrices are linearly independent, so two matrices are equal
    iff their coefficients are (p = 2 follows, being the same matrix expression).
    The gradient, its Riemannian projection and all Hessian blocks are derived this way
-   and compared coefficient-wise with DESIGN G and with the Hessian that
+   and compared coefficient-wise with docs/design.md G and with the Hessian that
    verified_pgd/formulas.py implements (``claimed_*``).
 
 2. Explicit coordinates for concrete (k, p) (:func:`explicit`): substitute
@@ -169,7 +169,7 @@ def derived(k: int) -> dict:
 
 
 # --------------------------------------------------------------------------- claims
-# DESIGN G and the Hessian of verified_pgd/formulas.py, restated in the plane calculus.
+# docs/design.md G and the Hessian of verified_pgd/formulas.py, restated in the plane calculus.
 # They are the statements under test, not inputs to the derivation.
 
 

@@ -12,7 +12,7 @@ between the two filters (0 for w with itself, theta for w with w*):
     w* with w*,   i == j:  m2(s)            i != j:  m1(s)^2
 
 Variables: u = |w|, s = |w*|, theta = angle(w, w*), a_1..a_k, a*_1..a*_k.
-``closed_form_l1`` and ``closed_form_l2`` state DESIGN's general-k claims; they are
+``closed_form_l1`` and ``closed_form_l2`` state docs/design.md's general-k claims; they are
 not used to build anything, only compared with the expansion (``check_closed_forms``).
 """
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _M_quadratic(x, y):
 
 
 def closed_form_l1(k: int):
-    """DESIGN L1 (the claim), in the symbols of :func:`a_symbols`."""
+    """docs/design.md L1 (the claim), in the symbols of :func:`a_symbols`."""
     a, a_star = a_symbols(k)
     ada = sum(x * y for x, y in zip(a, a_star))
     return (u ** 2 * _M_quadratic(a, a)
@@ -88,7 +88,7 @@ def closed_form_l1(k: int):
 
 
 def closed_form_l2(k: int):
-    """DESIGN L2 (the claim): the cancellation-free arrangement of L1."""
+    """docs/design.md L2 (the claim): the cancellation-free arrangement of L1."""
     a, a_star = a_symbols(k)
     r = [u * x - s * y for x, y in zip(a, a_star)]
     ada = sum(x * y for x, y in zip(a, a_star))

@@ -1,4 +1,4 @@
-"""Gaussian ReLU moments, derived from their defining integrals (DESIGN K1).
+"""Gaussian ReLU moments, derived from their defining integrals (docs/design.md K1).
 
 For z ~ N(0, I_p) and non-zero x, y in R^p with angle phi = angle(x, y) in [0, pi]:
 
@@ -21,7 +21,7 @@ where nx = |x|, ny = |y|.  The derivation (docs/theory.md, "Gaussian ReLU moment
    e^{-r^2/2} for two) times an angular integral over the overlap; sympy evaluates both.
 
 Nothing of the result is typed in here: tests/test_symbolic.py compares the output with
-the DESIGN formulas as an independent second statement.
+the docs/design.md formulas as an independent second statement.
 """
 from __future__ import annotations
 

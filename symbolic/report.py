@@ -3,7 +3,7 @@
 Each record is ``{"name", "meaning", "text", "latex"}``; vectors in the plane of w, w*
 are written as coefficients on w_hat and w_hat*, matrices on
 (I, w_hat w_hat^T, w_hat w_hat*^T, w_hat* w_hat^T, w_hat* w_hat*^T)
-(see :mod:`symbolic.derivatives`).  ``checks`` records the comparisons with DESIGN
+(see :mod:`symbolic.derivatives`).  ``checks`` records the comparisons with docs/design.md
 (L1, L2, G) and with verified_pgd/formulas.py (Hessian blocks).
 """
 from __future__ import annotations
@@ -54,10 +54,10 @@ def _build(k: int) -> dict:
     add("rH_ww", "Riemannian Hessian block on the sphere through w, same basis",
         sp.Matrix([list(d["rH_ww"])]))
     diffs = Lm.check_closed_forms(k)
-    checks = {f"L - L1 (DESIGN) = 0, k={k}": diffs["L1"] == 0,
-              f"L - L2 (DESIGN) = 0, k={k}": diffs["L2"] == 0}
+    checks = {f"L - L1 (docs/design.md) = 0, k={k}": diffs["L1"] == 0,
+              f"L - L2 (docs/design.md) = 0, k={k}": diffs["L2"] == 0}
     for name, ok in D.check_against_claims(k, derived_=d).items():
-        checks[f"{name} = DESIGN G / formulas.py"] = bool(ok)
+        checks[f"{name} = docs/design.md G / formulas.py"] = bool(ok)
     return {"k": k,
             "symbols": {"u": "|w|", "s": "|w*|", "theta": "angle(w, w*)",
                         "a1..ak": "output weights", "a_star1..a_stark": "teacher weights"},

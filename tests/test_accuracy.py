@@ -12,7 +12,7 @@ What "relative" means here, and why:
   the optimum ("generic": relative distance from the optimum set >= 1e-3).
 * Gradient components: |g_i - ref_i| <= 1e-12 max(|ref_i|, scale), with scale the
   magnitude of the terms the gradient is a combination of in its textbook form G
-  (DESIGN section 2):
+  (docs/design.md section 2):
       scale_w = [u a^T M a + s (|a.a*| (pi + 2) + |1.a| |1.a*|)] / (2 pi),
       scale_a = u [u max|M a| + s ((pi - 1) max|a*| + |1.a*|)] / (2 pi).
   A component that is small because of cancellation between those terms can only be

@@ -1,4 +1,4 @@
-"""Bad input is refused at the boundary (DESIGN section 8): ValueError/TypeError whose
+"""Bad input is refused at the boundary (docs/design.md section 8): ValueError/TypeError whose
 message starts with the name of the offending parameter, for Problem and every public
 evaluator (float64 and mpmath)."""
 import math

@@ -1,4 +1,4 @@
-"""The CLI's error contract (DESIGN section 8): a user error prints exactly one line on
+"""The CLI's error contract (docs/design.md section 8): a user error prints exactly one line on
 stderr, no traceback, and exits 2; a failed check exits 1 (tests/test_verification.py)."""
 import subprocess
 import sys

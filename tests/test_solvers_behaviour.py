@@ -1,4 +1,4 @@
-"""Behaviour of (P)GD on the default problem (DESIGN section 5, claims 3 and 4).
+"""Behaviour of (P)GD on the default problem (docs/design.md section 5, claims 3 and 4).
 
 Every run uses a fixed seed, so each assertion is deterministic in CI; the stated
 false-failure probabilities are over the choice of seed.  The spurious point's a_bar is

@@ -19,7 +19,7 @@ def test_spurious_true_problems_have_a_spurious_minimum(prob):
     assert theory.has_spurious_minimum(prob)
     assert theory.barrier(prob) > 0
     a, k = prob.a_star, prob.k
-    assert math.pi * a.sum() ** 2 < (k + math.pi - 1) * (a @ a)    # DESIGN section 3
+    assert math.pi * a.sum() ** 2 < (k + math.pi - 1) * (a @ a)    # docs/design.md section 3
 
 
 @given(vst.problems(spurious=False))

@@ -1,7 +1,7 @@
-"""symbolic/: the derivation reproduces DESIGN's closed forms, and code generated from it
+"""symbolic/: the derivation reproduces docs/design.md's closed forms, and code generated from it
 agrees with the numeric core (verified_pgd) at random points.
 
-The DESIGN formulas written out in this file are the independent second statement; the
+The docs/design.md formulas written out in this file are the independent second statement; the
 code under test derives its results from the Gaussian integrals.
 """
 import json
@@ -101,7 +101,7 @@ def test_derived_gradient_and_hessian_reproduce_claims(k):
 
 
 def test_riemannian_gradient_factorisation():
-    # DESIGN: (I - w_hat w_hat^T) grad_w L = -(s/2pi)(a.a*)(pi - theta)(w_hat* - cos theta w_hat)
+    # docs/design.md: (I - w_hat w_hat^T) grad_w L = -(s/2pi)(a.a*)(pi - theta)(w_hat* - cos theta w_hat)
     k = 3
     d = derivatives.derived(k)
     a, a_star = d["a"], d["a_star"]

@@ -1,6 +1,6 @@
 """Landscape theory (verified_pgd.theory) against independent computations:
 the generic loss/gradient of verified_pgd.formulas (float64 and mpmath), numerical
-minimisation, and the closed forms of DESIGN section 3 written out here."""
+minimisation, and the closed forms of docs/design.md section 3 written out here."""
 import mpmath
 import numpy as np
 import pytest
@@ -53,7 +53,7 @@ def test_critical_points_are_stationary_float_and_mp(prob, kind):
 
 @pytest.mark.parametrize("prob", PROBLEMS)
 def test_closed_forms_of_design_section3(prob):
-    """DESIGN §3 formulas written out independently of landscape.py's algebra."""
+    """docs/design.md §3 formulas written out independently of landscape.py's algebra."""
     with mpmath.workdps(DPS):
         pi = mpmath.pi
         k = prob.k

@@ -1,6 +1,6 @@
 """The population loss, its gradient and Hessian — written once, for every number system.
 
-Notation (DESIGN.md, docs/theory.md): ``u = |w|``, ``w_hat = w/u``, ``theta`` the angle
+Notation (docs/design.md, docs/theory.md): ``u = |w|``, ``w_hat = w/u``, ``theta`` the angle
 between w and w*, ``s = |w*|``, ``M = (pi - 1) I + 1 1^T`` and
 
     r     = u a - s a*                      (residual of the effective output weights)

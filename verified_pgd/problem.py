@@ -108,6 +108,6 @@ class Problem:
         """The documented default problem: p = k = 4, s = 1, a* with a spurious minimum.
 
         a* = (1, 1, 1, -1) is chosen so that pi (1.a*)^2 < (k + pi - 1)|a*|^2
-        (the spurious local minimum exists, DESIGN section 3).
+        (the spurious local minimum exists, docs/design.md section 3).
         """
         return cls(w_star=[1.0, 0.0, 0.0, 0.0], a_star=[1.0, 1.0, 1.0, -1.0])

@@ -12,7 +12,7 @@ Every argument that sizes a problem accepts either a plain value or a Hypothesis
 strategy, so ``problems(k=4)`` fixes k and ``problems(k=st.integers(2, 8))`` draws it.
 
 Problems are *constructed* to have (or not have) a spurious minimum rather than filtered:
-write ``a* = c 1/sqrt(k) + v`` with ``v`` orthogonal to ``1``; DESIGN's condition
+write ``a* = c 1/sqrt(k) + v`` with ``v`` orthogonal to ``1``; docs/design.md's condition
 ``pi (1.a*)^2 < (k + pi - 1)|a*|^2`` is equivalent to
 ``c^2 (k - 1)(pi - 1) < (k + pi - 1)|v|^2``, so choosing ``|c|`` as a fraction (or a
 multiple) of ``c_max = |v| sqrt((k + pi - 1) / ((k - 1)(pi - 1)))`` decides the

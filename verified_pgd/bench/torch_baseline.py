@@ -1,7 +1,7 @@
 """PyTorch CPU baseline: the same PGD algorithm as ``vp.pgd`` written the way a user would.
 
 Batched chains as (M, p) / (M, k) tensors, the closed-form population loss L2
-(DESIGN section 2, theta by the atan2 form) summed over chains, autograd for the
+(docs/design.md section 2, theta by the atan2 form) summed over chains, autograd for the
 gradient, the Riemannian projection and the retraction by hand, noise from
 ``torch.randn``.  torch is an optional dependency (the ``bench`` extra): everything here
 returns ``None`` / raises ImportError cleanly when it is missing.
@@ -25,7 +25,7 @@ def available():
 
 
 def _loss(torch, w, a, w_hat_star, a_star, s):
-    """Population loss L2 per chain (what a user would type from DESIGN section 2)."""
+    """Population loss L2 per chain (what a user would type from docs/design.md section 2)."""
     pi = math.pi
     u = torch.linalg.vector_norm(w, dim=1)
     w_hat = w / u[:, None]

@@ -7,7 +7,7 @@ HELP = "print the derived moments, loss, gradients and Hessian blocks (text, LaT
 DESCRIPTION = (
     "Print what symbolic/ derives from the Gaussian integrals: the ReLU moments, the "
     "population loss for k patches, its Euclidean and Riemannian gradients and the Hessian "
-    "blocks, plus the symbolic checks against DESIGN's closed forms (L1, L2, G) and the "
+    "blocks, plus the symbolic checks against docs/design.md's closed forms (L1, L2, G) and the "
     "Hessian of verified_pgd/formulas.py. Vectors in w are written on (w_hat, w_hat*). "
     "The first run derives (seconds) and caches in $VPGD_CACHE_DIR or ~/.cache/verified_pgd.")
 

@@ -1,5 +1,5 @@
 """Reduced PGD simulator: the same Markov chain as :func:`verified_pgd.pgd`, at a cost per
-step that does not depend on p (DESIGN section 4, "Symmetry"; docs/theory.md,
+step that does not depend on p (docs/design.md section 4, "Symmetry"; docs/theory.md,
 "Reduced simulator").
 
 State.  L depends on w only through ``u = |w|`` and ``theta``.  Write
@@ -12,7 +12,7 @@ numbers ``(x, y)`` per chain (plus ``a``); in the normalized model ``x^2 + y^2 =
 every retraction, in the free model ``u`` is carried by them too.
 
 One step.  In the orthonormal frame ``f1 = w_hat*``, ``f2 = sign(y) e`` (any unit vector
-orthogonal to w_hat* when y = 0) the gradient lies in span(f1, f2) (DESIGN G: g_w is a
+orthogonal to w_hat* when y = 0) the gradient lies in span(f1, f2) (docs/design.md G: g_w is a
 combination of w_hat and w_hat*), so it is the gradient of the *same* loss evaluated on
 the 2-vector ``(x, y)`` with teacher direction ``(1, 0)``: that is how it is computed here,
 with the one generic implementation :func:`verified_pgd.formulas.grad_and_geometry`

@@ -84,7 +84,7 @@ class Result:
     a : (M, k) float64      final output weights per chain
     history : History
     hit_step : (M,) int64   first state index t with theta <= eps and relative a-error
-                            <= eps (DESIGN section 4), -1 if never or if the chain diverged
+                            <= eps (docs/design.md section 4), -1 if never or if the chain diverged
     diverged : (M,) bool    divergence detected (non-finite value or a bound exceeded)
     diverged_step : (M,) int64  index of the first offending state, -1 if none; the chain
                             is frozen at the state before it

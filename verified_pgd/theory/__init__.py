@@ -1,4 +1,4 @@
-"""Landscape theory of the weight-normalized problem (DESIGN section 3).
+"""Landscape theory of the weight-normalized problem (docs/design.md section 3).
 
 Critical points, barrier and reduced loss (:mod:`.landscape`), and the constants a
 schedule or a convergence proof needs (:mod:`.constants`).  Every function takes a

@@ -3,7 +3,7 @@ mpmath, arb) and a teacher ``T`` = :func:`verified_pgd.backends.teacher` ``(B, p
 
 This is the one place that states g_s, alpha, a(theta), g, Delta, the reduced loss, the
 barrier, the critical losses, the Hessian spectrum at the optimum, the chart Hessian
-entries and the bounds K and L_R (derivations: docs/landscape.md; DESIGN section 3).
+entries and the bounds K and L_R (derivations: docs/landscape.md; docs/design.md section 3).
 :mod:`.landscape` and :mod:`.constants` wrap them with validation and precision,
 ``claims`` and the prover (``proofs_check.ball_certs``) evaluate them in arb.  The
 independent checker (``proofs_check/checker.py``) and ``symbolic`` restate them on purpose.

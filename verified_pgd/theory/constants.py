@@ -135,7 +135,7 @@ def tangent_hessian(problem, w, a, dps=None) -> np.ndarray:
 def hessian_spectrum(problem, dps=None) -> HessianSpectrum:
     """Spectrum of the Riemannian Hessian at the global minimum (w_hat*, s a*), computed
     from the generic Hessian (``vp.hessian(..., riemannian=True)`` / ``hessian_mp``)
-    restricted to the tangent space.  Closed form (DESIGN section 3, checked in tests):
+    restricted to the tangent space.  Closed form (docs/design.md section 3, checked in tests):
     (pi-1)/(2pi) x(k-1), (k+pi-1)/(2pi) x1, s^2 |a*|^2 / 2 x(p-1)."""
     _check_problem(problem)
     gm = landscape.global_minimum(problem, dps)

@@ -145,7 +145,7 @@ def _check_exists(ctx, what):
     if not has_spurious_minimum(ctx.problem):
         raise ValueError(
             f"a_star: the {what} exists only when pi (1.a*)^2 < (k + pi - 1)|a*|^2 "
-            f"(DESIGN section 3); here k = {ctx.problem.k}, "
+            f"(docs/design.md section 3); here k = {ctx.problem.k}, "
             f"1.a* = {float(np.sum(ctx.problem.a_star))!r}, |a*|^2 = "
             f"{float(np.sum(ctx.problem.a_star ** 2))!r}")
 

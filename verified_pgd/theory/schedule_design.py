@@ -172,7 +172,7 @@ def design(problem, eps, delta, eta, *, escape_factor=1.0) -> ScheduleDesign:
     Parameters
     ----------
     problem : Problem
-    eps : float in (0, 1)        target eps-success (DESIGN section 4)
+    eps : float in (0, 1)        target eps-success (docs/design.md section 4)
     delta : float in (0, 1)      allowed failure probability
     eta : float                  step size, 0 < eta < 2 / (lam_max + mu/2) (the range where
                                  the certified basin contraction factor is < 1)
