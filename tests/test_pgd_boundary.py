@@ -30,3 +30,16 @@ def test_control_sane_values_run():
     res = vp.pgd(PROB, [1, 0, 0, 0], [1, 1, 1, 1], vp.Schedule.constant(0.1, 10), eta=0.1,
                  noise="ball", precision=20, record_every=1)
     assert res.history.theta.shape[0] == 11
+
+
+def test_one_eps_default_everywhere():
+    """vp.pgd, the solver's configuration builder and a task file without [solver] eps
+    all use _validate.DEFAULT_EPS."""
+    import inspect
+
+    from verified_pgd._validate import DEFAULT_EPS
+    from verified_pgd.config.task import solver_spec
+    from verified_pgd.solver import config as solver_config
+    for fn in (vp.pgd, solver_config.build_config):
+        assert inspect.signature(fn).parameters["eps"].default == DEFAULT_EPS, fn
+    assert solver_spec({"eta": 0.1})["eps"] == DEFAULT_EPS

@@ -33,7 +33,7 @@ def add_arguments(parser):
     g.add_argument("--free", action="store_true", help="free parametrization (no weight normalization)")
     g.add_argument("--gradient", metavar="population|B", help="population gradient or mini-batch size B")
     g.add_argument("--precision", metavar="float64|DPS", help="float64 or decimal digits (mpmath)")
-    g.add_argument("--eps", type=float, help="eps-success threshold (default 1e-3)")
+    g.add_argument("--eps", type=float, help="eps-success threshold (default 1e-6, as in vp.pgd)")
     g.add_argument("--record-every", type=int, help="include the history every N steps")
     g.add_argument("--engine", choices=["auto", "compiled", "numpy"],
                    help="float64 arithmetic: compiled numba kernel or numpy (default auto: "
