@@ -1,9 +1,11 @@
 """Rigorous numeric certificates for one problem, in python-flint arb ball arithmetic.
 
-The prover evaluates through verified_pgd where the library has the quantity (the
-generic loss and Hessian via ``with_arb``, theta_s from ``theory``) and cross-checks
-every certified number against ``verified_pgd.theory`` in float64, so a certificate
-also certifies the library's constants.  Every enclosure is written in the canonical
+The prover evaluates everything through verified_pgd over the arb backend, at the
+certificate's working precision: the closed forms of ``theory.closed_forms``, the
+certified theta_s enclosure ``theory.landscape.saddle_theta_in``, the generic loss L2
+and Riemannian Hessian of ``formulas`` (``theory.constants.tangent_hessian_in``); it
+re-derives none of them.  Every certified number is also cross-checked against
+``verified_pgd.theory`` in float64, so a certificate also certifies the library's constants.  Every enclosure is written in the canonical
 form the checker re-derives (the tightest pair of points of the decimal grid with
 spacing 10^(E - digits + 1) around the ball), and boxes come from branch and bound.
 """
@@ -21,7 +23,8 @@ from verified_pgd import formulas, theory
 from verified_pgd.backends import Arb, teacher
 from verified_pgd.problem import Problem
 from verified_pgd.theory import closed_forms as cf
-from verified_pgd.theory.constants import tangent_basis
+from verified_pgd.theory.constants import tangent_hessian_in
+from verified_pgd.theory.landscape import orthogonal_axis, saddle_theta_in
 
 DELTA = Fraction(1, 100)        # excluded half-width around theta in {0, theta_s, pi} (no_critical)
 THETA_MAX = Fraction(16, 5)     # smoothness domain [0, 3.2] contains [0, pi]
@@ -49,12 +52,6 @@ def interval(lo: Fraction, hi: Fraction) -> arb:
 def to_fraction(x: arb) -> Fraction:
     m, e = x.mid().man_exp()
     return Fraction(int(m)) * Fraction(2) ** int(e)
-
-
-def mpf_fraction(x) -> Fraction:
-    """The exact value of an mpmath mpf."""
-    man, exp = int(x.man), int(x.exp)
-    return Fraction(man) * Fraction(2) ** exp
 
 
 def dec_str(q: Fraction) -> str:
@@ -138,6 +135,10 @@ class Teacher:
         """(h_tt, beta, lam_perp) of the chart Hessian."""
         return cf.chart(_ARB, self.T, th, c)
 
+    def theta_s(self):
+        """A ball certified to contain theta_s (``theory.landscape.saddle_theta_in``)."""
+        return saddle_theta_in(_ARB, self.T, self.g_s())
+
     def spectrum(self):
         return [v for v, m in cf.spectrum(_ARB, self.T) for _ in range(m)]
 
@@ -160,23 +161,13 @@ def _problem_dict(problem):
 
 def theta_s_pair(T: Teacher, digits: int) -> list:
     """[lo, hi], consecutive grid points with g(lo) > g_s > g(hi)."""
-    th = mpf_fraction(theory.saddle_theta(T.problem, dps=digits + 20))
-    q = spacing(ball(th), digits)
-    lo = Fraction(math.floor(th / q)) * q
+    th = T.theta_s()
+    q = spacing(th, digits)
+    lo = Fraction(math.floor(to_fraction(th) / q)) * q
     gs = T.g_s()
     if not (T.g(ball(lo)) > gs and T.g(ball(lo + q)) < gs):
         raise ProofError("theta_s: no certified sign change")
     return [dec_str(lo), dec_str(lo + q)]
-
-
-def _tight_theta_s(T: Teacher, digits: int) -> arb:
-    """A ball of width ~10^-(digits+12) around theta_s, certified by a sign change."""
-    th = mpf_fraction(theory.saddle_theta(T.problem, dps=digits + 40))
-    eps = Fraction(1, 10 ** (digits + 12))
-    gs = T.g_s()
-    if not (T.g(ball(th - eps)) > gs and T.g(ball(th + eps)) < gs):
-        raise ProofError("theta_s: no certified sign change at high precision")
-    return interval(th - eps, th + eps)
 
 
 # ----------------------------------------------------------------------------- certificates
@@ -189,17 +180,16 @@ def critical_points(problem: Problem, digits: int) -> dict:
     a_bar, a_s = T.a_of_g(arb(0)), T.a_of_g(gs)
     # The losses through the library's generic L2 (arb backend) at the two points.
     w_hat, a_star, s = T.arrays()
-    th = _tight_theta_s(T, digits)
-    i = int(np.argmin(np.abs(problem.w_hat_star)))
-    v = -w_hat[i] * w_hat
-    v[i] = v[i] + 1
-    v = v / (v * v).sum().sqrt()
-    w_s = th.cos() * w_hat + th.sin() * v
-    # At w = -w_hat* the generic geometry takes sqrt of a ball around |w_hat + w_hat*|^2 = 0,
-    # so the spurious loss uses L2 with theta = pi (Delta = pi - g(pi) = pi) directly.
-    r = [x - T.s * y for x, y in zip(a_bar, T.a)]
-    L_sp = ((T.pi - 1) * sum(x * x for x in r) + sum(r) ** 2
-            + 2 * T.s * T.pi * sum(x * y for x, y in zip(a_bar, T.a))) / (4 * T.pi)
+    th = T.theta_s()
+    if not th.rad() < ball(spacing(th, digits)) / 10 ** 10:
+        raise ProofError("theta_s: enclosure too wide; raise the working precision")
+    v = cf.orthogonal_direction(_ARB, T.T, orthogonal_axis(problem))
+    w_s = cf.saddle_filter(_ARB, T.T, th, v)
+    # At w = -w_hat* the generic geometry's theta is a ball around pi whose sine is not
+    # bounded away from 0, so the spurious loss is the generic L2 given |w| = 1 and
+    # Delta(pi) = pi - g(pi) = pi (formulas.loss_l2).
+    L_sp = formulas.loss_l2(_ARB, a_star, s, arb(1), cf.delta(_ARB, T.T, T.pi),
+                            np.array(a_bar, dtype=object))
     L_sd = formulas.loss(_ARB, w_hat, a_star, s, w_s, np.array(a_s, dtype=object))
     bar = L_sd - L_sp
     closed = cf.barrier(_ARB, T.T)
@@ -238,18 +228,13 @@ def _check_power_sums(T, ev):
     """The closed-form spectrum against the library's generic Hessian in arb: equal traces
     of H^j, j = 1..n, on the tangent space (Newton's identities then fix the multiset)."""
     w_hat, a_star, s = T.arrays()
-    H = formulas.hessian(_ARB, w_hat, a_star, s, w_hat.copy(), s * a_star, riemannian=True)
-    p, k = T.p, T.k
-    Q = np.empty((p + k, p - 1 + k), dtype=object)
-    Q[...] = arb(0)
-    Q[:p, :p - 1] = tangent_basis(w_hat, backend="arb")
-    for j in range(k):
-        Q[p + j, p - 1 + j] = arb(1)
-    Ht = Q.T.dot(H).dot(Q)
+    Ht = tangent_hessian_in(_ARB, T.T, w_hat.copy(), s * a_star)
+    if not all(x.is_finite() for x in Ht.flat):
+        raise ProofError("Hessian spectrum: the generic Hessian is not finite at the optimum")
     P = Ht.copy()
     for j in range(1, len(ev) + 1):
         tr = sum(P[r, r] for r in range(len(ev)))
-        if not tr.overlaps(sum(x ** j for x in ev)):
+        if not (tr.is_finite() and tr.overlaps(sum(x ** j for x in ev))):
             raise ProofError(f"Hessian spectrum: trace of H^{j} disagrees with the closed form")
         P = P.dot(Ht)
 
@@ -300,7 +285,7 @@ def basin(problem: Problem, digits: int) -> dict:
     rho = Fraction(rho_pair[1])
     c_lo = canonical(T.s * T.A - ball(rho) * T.na, digits)
     c_hi = canonical(T.s * T.A + ball(rho) * T.na, digits)
-    lam_M = ((T.pi - 1) if T.k > 1 else T.pi) / (2 * T.pi)
+    lam_M = cf.m_min(_ARB, T.T)
     half = mu / 2
 
     def ok(box):
@@ -317,7 +302,7 @@ def no_critical(problem: Problem, digits: int) -> dict:
     pair = theta_s_pair(T, digits)
     t_lo, t_hi = Fraction(pair[0]), Fraction(pair[1])
     top = canonical(T.pi - ball(DELTA), digits)
-    B0 = ((T.pi - 1) / (2 * T.pi)) ** 2
+    B0 = cf.m_floor(_ARB, T.T) ** 2
 
     def ok(box):
         (th,) = box

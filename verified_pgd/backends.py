@@ -105,11 +105,17 @@ class Float64:
         safe = np.where(den == 0.0, 1.0, den)
         return np.where(den == 0.0, 0.0, num / safe)
 
+    def outer_over_norm(self, tt, norm):
+        """``t t^T / |t|`` from ``tt = t t^T`` (..., n, n) and ``norm = |t|`` (...), 0 at t = 0
+        (the limit: every entry is at most |t|)."""
+        return tt * self.asarray(self.safe_div(1, norm))[..., None, None]
+
 
 class _ObjectBackend:
     """Shared part of the object-array backends: elementwise scalar functions."""
 
     dtype = object
+    outer_over_norm = Float64.outer_over_norm
 
     @staticmethod
     def dot(x, y):
@@ -204,10 +210,19 @@ class Arb(_ObjectBackend):
         self.flint = flint
         self.sin = _ufunc(lambda x: x.sin())
         self.cos = _ufunc(lambda x: x.cos())
-        self.sqrt = _ufunc(lambda x: x.sqrt())
+        self.sqrt = _ufunc(self._sqrt_scalar)
         self.atan2 = _ufunc(flint.arb.atan2, 2)
         self.h = _ufunc(lambda t: t.sin() - t * t.cos())
         self._safe_div = _ufunc(self._safe_div_scalar, 2)
+
+    @staticmethod
+    def _sqrt_scalar(x):
+        # Every square root in the closed forms is of a quantity >= 0 (a sum of squares,
+        # |a*|^2); a ball around 0 (|w_hat - w_hat*|^2 at the optimum) would give nan, so
+        # its non-negative part is used.  A ball certainly < 0 still gives nan (a bug).
+        if x > 0 or x < 0:
+            return x.sqrt()
+        return x.nonnegative_part().sqrt()
 
     @property
     def pi(self):
@@ -241,6 +256,11 @@ class Arb(_ObjectBackend):
 
     def safe_div(self, num, den):
         return self._safe_div(num, den)
+
+    def outer_over_norm(self, tt, norm):
+        # Divide each entry by the ball |t| (not tt * (1/|t|)): _safe_div_scalar encloses
+        # |t_i t_j| / |t| <= |t| when the ball |t| contains 0.
+        return self._safe_div(tt, np.asarray(norm, dtype=object)[..., None, None])
 
 
 _NAMES = {"float64": Float64, "mpmath": MPMath, "mp": MPMath, "arb": Arb}

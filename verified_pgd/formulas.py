@@ -62,10 +62,18 @@ def theta_of(B, w_hat_star, w):
 
 def loss(B, w_hat_star, a_star, s, w, a):
     G = geometry(B, w_hat_star, w)
-    r = _col(B, G.u) * a - s * a_star
+    return loss_l2(B, a_star, s, G.u, G.delta, a)
+
+
+def loss_l2(B, a_star, s, u, delta, a):
+    """L2 from the geometry's ``u = |w|`` and ``delta = pi - g(theta)`` (the part of
+    :func:`loss` after :func:`geometry`).  Also the prover's entry at w = -w_hat*, where
+    the geometry would take the square root of a ball around |w_hat + w_hat*|^2 = 0 but
+    Delta = pi is known exactly."""
+    r = _col(B, u) * a - s * a_star
     r1 = r.sum(axis=-1)
     pi = B.pi
-    return ((pi - 1) * B.dot(r, r) + r1 * r1 + 2 * G.u * s * G.delta * B.dot(a, a_star)) / (4 * pi)
+    return ((pi - 1) * B.dot(r, r) + r1 * r1 + 2 * u * s * delta * B.dot(a, a_star)) / (4 * pi)
 
 
 def grad(B, w_hat_star, a_star, s, w, a, riemannian=False):
@@ -127,7 +135,7 @@ def hessian(B, w_hat_star, a_star, s, w, a, riemannian=False):
     bshape = np.broadcast_shapes(np.shape(u), np.shape(aa))
     H_aa = B.asarray(_col(B, _col(B, u * u / (2 * pi))) * Mk)
     norm_t = B.sqrt(B.dot(G.t, G.t))
-    ttn = _outer(G.t, G.t) * _col(B, _col(B, B.safe_div(1, norm_t)))
+    ttn = B.outer_over_norm(_outer(G.t, G.t), norm_t)
     coef_P = (s * aa * (B.sin(G.theta) - 1) + s * a1 * one_astar) / u
     H_ww = (_col(B, _col(B, c)) * Ip
             - _col(B, _col(B, s * aa / u)) * ttn

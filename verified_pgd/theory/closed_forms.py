@@ -83,16 +83,49 @@ def spurious_loss(B, T):
     return T.s2 * alpha(B, T) * (T.pi - 2 * g_s(B, T)) / 4
 
 
+def m_spectrum(B, T):
+    """Eigenvalues of the a-block ``M / (2 pi)``, ``M = (pi - 1) I + 1 1^T``, as
+    ``[(value, multiplicity), ...]``: ``(k + pi - 1)/(2 pi)`` x1 (eigenvector 1) and
+    ``(pi - 1)/(2 pi)`` x(k - 1) (left out for k = 1)."""
+    out = [((T.k + T.pi - 1) / (2 * T.pi), 1)]
+    if T.k >= 2:
+        out.append(((T.pi - 1) / (2 * T.pi), T.k - 1))
+    return out
+
+
+def m_min(B, T):
+    """``lambda_min(M / (2 pi))``: ``(pi - 1)/(2 pi)`` for k >= 2, ``pi/(2 pi)`` for k = 1."""
+    return m_spectrum(B, T)[-1][0]
+
+
+def m_floor(B, T):
+    """``(pi - 1)/(2 pi) <= lambda_min(M / (2 pi))`` for every k (the k-free lower bound)."""
+    return (T.pi - 1) / (2 * T.pi)
+
+
 def spectrum(B, T):
     """The Hessian spectrum at the global minimum, as ``[(value, multiplicity), ...]``:
     ``(k + pi - 1)/(2 pi)`` x1, ``(pi - 1)/(2 pi)`` x(k - 1), ``|w*|^2 |a*|^2 / 2`` x(p - 1)
     (entries of multiplicity 0 left out; unsorted)."""
-    out = [((T.k + T.pi - 1) / (2 * T.pi), 1)]
-    if T.k >= 2:
-        out.append(((T.pi - 1) / (2 * T.pi), T.k - 1))
+    out = m_spectrum(B, T)
     if T.p >= 2:
         out.append((T.s2 * T.A / 2, T.p - 1))
     return out
+
+
+def orthogonal_direction(B, T, i):
+    """``v = (e_i - w_hat*_i w_hat*) / |e_i - w_hat*_i w_hat*|``, a unit vector orthogonal to
+    w_hat* (Gram-Schmidt of the axis e_i; the caller picks i with |w_hat*_i| < 1)."""
+    wh = T.w_hat_star
+    v = -wh[i] * wh
+    v[i] = v[i] + 1
+    return v / B.sqrt((v * v).sum())
+
+
+def saddle_filter(B, T, theta, v):
+    """``w_s = cos(theta) w_hat* + sin(theta) v``: the saddle's filter for theta = theta_s and
+    a unit v orthogonal to w_hat* (the saddle set is the (p-2)-sphere of such v)."""
+    return B.cos(theta) * T.w_hat_star + B.sin(theta) * v
 
 
 def chart(B, T, theta, aa):

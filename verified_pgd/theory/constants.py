@@ -108,11 +108,20 @@ def tangent_basis(w_hat, dps=None, *, backend=None) -> np.ndarray:
     return np.delete(Hh, i, axis=1)
 
 
-def tangent_hessian(problem, w, a, dps=None) -> np.ndarray:
+def tangent_hessian(problem, w, a, dps=None, *, backend=None) -> np.ndarray:
     """The Riemannian Hessian at (w, a) (|w| = 1) restricted to the tangent space of
-    S^(p-1) x R^k, in the basis (tangent_basis(w), e_1..e_k): shape (p-1+k, p-1+k)."""
+    S^(p-1) x R^k, in the basis (tangent_basis(w), e_1..e_k): shape (p-1+k, p-1+k).
+
+    float64 (ndarray), mpmath at ``dps`` (an ``mpmath.matrix``) or, with
+    ``backend="arb"``, an object array of balls at ``dps`` digits (default 50)."""
     import verified_pgd as vp
     p, k = problem.p, problem.k
+    if backend == "arb":
+        with landscape._Numbers(problem, dps, backend) as c:
+            B = c.B
+            w = np.array([x if isinstance(x, B.flint.arb) else B.convert(x) for x in w], dtype=object)
+            a = np.array([x if isinstance(x, B.flint.arb) else B.convert(x) for x in a], dtype=object)
+            return tangent_hessian_in(B, c.T, w, a)
     if dps is None:
         H = vp.hessian(problem, w, a, riemannian=True)
         Q = np.zeros((p + k, p - 1 + k))
@@ -132,12 +141,102 @@ def tangent_hessian(problem, w, a, dps=None) -> np.ndarray:
         return Q.T * H * Q
 
 
-def hessian_spectrum(problem, dps=None) -> HessianSpectrum:
+def tangent_hessian_in(B, T, w, a) -> np.ndarray:
+    """:func:`tangent_hessian` in an object backend ``B`` (mpmath or arb) for the teacher
+    ``T``, under the caller's working precision: the generic Riemannian Hessian
+    (``formulas.hessian``) in the basis (tangent_basis(w), e_1..e_k), as an object array."""
+    from .. import formulas
+    p, k = T.p, T.k
+    H = formulas.hessian(B, T.w_hat_star, T.a_star, T.s, w, a, riemannian=True)
+    Q = np.empty((p + k, p - 1 + k), dtype=object)
+    Q[...] = B.zero()
+    Q[:p, :p - 1] = tangent_basis(w, backend=B.name)
+    for j in range(k):
+        Q[p + j, p - 1 + j] = B.one()
+    return Q.T.dot(H).dot(Q)
+
+
+def symmetric_eigenvalues_arb(B, H) -> tuple:
+    """Balls enclosing the eigenvalues (ascending) of the real symmetric matrix enclosed by
+    the arb object array ``H`` (n x n), at the working precision.
+
+    python-flint's ``acb_mat.eig`` does not isolate the multiple eigenvalues of the
+    Hessian at the optimum, so the enclosure is built from two classical inequalities:
+    with V the (rounded) eigenvectors of mid(H) from ``mpmath.eigsy`` taken exactly,
+    C = V^T H V and G = V^T V - I (both in arb),
+
+    * Weyl: |lambda_i(C) - d_(i)| <= |offdiag(C)|_F, d_(i) the i-th smallest diagonal
+      entry of C (enclosed by the i-th smallest lower and upper ends);
+    * Ostrowski: lambda_i(H) = lambda_i(C) / t_i with t_i in [1 - |G|_F, 1 + |G|_F]
+      (the spectrum of V^T V; needs |G|_F < 1).
+    """
+    import mpmath
+    arb = B.flint.arb
+    n = H.shape[0]
+    prec = B.flint.ctx.prec
+    with mpmath.workprec(prec + 20):
+        Hm = mpmath.matrix([[_mpf(H[r, c].mid()) for c in range(n)] for r in range(n)])
+        _, Vm = mpmath.eigsy((Hm + Hm.T) / 2)
+        V = np.array([[_arb_exact(arb, Vm[r, c]) for c in range(n)] for r in range(n)],
+                     dtype=object)
+    C = V.T.dot(H).dot(V)
+    G = V.T.dot(V) - B.eye(n)
+    e = arb(0, _frobenius_upper(arb, [C[r, c] for r in range(n) for c in range(n) if r != c]))
+    dG = _frobenius_upper(arb, G.flat)
+    if not dG < 1:
+        raise ArithmeticError("eigenvalues: the approximate eigenvectors are not orthonormal "
+                              "enough (raise the working precision)")
+    t = arb(1, dG)
+    diag = [C[i, i] for i in range(n)]
+    lows = sorted((x.lower() for x in diag))
+    highs = sorted((x.upper() for x in diag))
+    return tuple(((arb(lo).union(arb(hi))) + e) / t for lo, hi in zip(lows, highs))
+
+
+def _frobenius_upper(arb, xs):
+    """An upper bound (arf) of sqrt(sum x^2) over balls xs (|x| bounded above first, so a
+    ball around 0 never makes the sum's lower end negative)."""
+    total = arb(0)
+    for x in xs:
+        total += arb(x.abs_upper()) ** 2
+    return total.sqrt().abs_upper()
+
+
+def _arb_exact(arb, x):
+    """The exact arb of a finite mpf."""
+    sign, man, exp, _ = x._mpf_
+    return arb((-int(man) if sign else int(man), int(exp)))
+
+
+def _mpf(x):
+    """The exact mpf of an arf (arb midpoint)."""
+    import mpmath
+    m, e = x.man_exp()
+    return mpmath.mpf((int(m), int(e)))
+
+
+def hessian_spectrum(problem, dps=None, *, backend=None) -> HessianSpectrum:
     """Spectrum of the Riemannian Hessian at the global minimum (w_hat*, s a*), computed
-    from the generic Hessian (``vp.hessian(..., riemannian=True)`` / ``hessian_mp``)
+    from the generic Hessian (``vp.hessian(..., riemannian=True)`` / ``hessian_mp`` / arb)
     restricted to the tangent space.  Closed form (docs/design.md section 3, checked in tests):
-    (pi-1)/(2pi) x(k-1), (k+pi-1)/(2pi) x1, s^2 |a*|^2 / 2 x(p-1)."""
+    (pi-1)/(2pi) x(k-1), (k+pi-1)/(2pi) x1, s^2 |a*|^2 / 2 x(p-1).
+
+    With ``backend="arb"`` every eigenvalue is a ball certified to contain the exact one
+    (:func:`symmetric_eigenvalues_arb`), at ``dps`` digits (default 50)."""
     _check_problem(problem)
+    if backend == "arb":
+        with landscape._Numbers(problem, dps, backend) as c:
+            B, T = c.B, c.T
+            # Eigenvalue enclosures lose a few digits; work 10 digits above the target.
+            with B.workdps(c.dps + 10):
+                T = teacher(B, problem)
+                Ht = tangent_hessian_in(B, T, T.w_hat_star.copy(), T.s * T.a_star)
+                ev = symmetric_eigenvalues_arb(B, Ht)
+            ev = tuple(+x for x in ev)
+        return HessianSpectrum(ev, ev[0], ev[-1], ev[-1] / ev[0])
+    if backend is not None and get_backend(backend).name != ("float64" if dps is None else "mpmath"):
+        raise ValueError(f"backend: {backend!r} with dps={dps!r}; give dps for 'mpmath', "
+                         "none for 'float64', or backend='arb'")
     gm = landscape.global_minimum(problem, dps)
     if dps is None:
         ev = np.linalg.eigvalsh(tangent_hessian(problem, gm.w, gm.a))

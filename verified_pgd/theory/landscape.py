@@ -181,18 +181,19 @@ def has_spurious_minimum(problem) -> bool:
         prec *= 2
 
 
+def orthogonal_axis(problem) -> int:
+    """The axis i of :func:`orthogonal_direction`: the first i with the smallest |w_hat*_i|
+    (decided on the problem's float64 w_hat*, so every backend picks the same axis)."""
+    return int(np.argmin(np.abs(problem.w_hat_star)))
+
+
 def orthogonal_direction(problem, dps=None, *, backend=None) -> np.ndarray:
     """A deterministic unit vector v orthogonal to w_hat*: the coordinate axis e_i with
     the smallest |w_hat*_i| (first such i), Gram–Schmidt against w_hat*.  Needs p >= 2."""
     if problem.p < 2:
         raise ValueError("w_star: p = 1 has no direction orthogonal to w*")
     with _Numbers(problem, dps, backend) as c:
-        i = int(np.argmin(np.abs(problem.w_hat_star)))
-        wh = c.w_hat_star
-        v = -wh[i] * wh
-        v[i] = v[i] + 1
-        v = v / c.sqrt((v * v).sum())
-        return c.vec(v)
+        return c.vec(cf.orthogonal_direction(c.B, c.T, orthogonal_axis(problem)))
 
 
 def global_minimum(problem, dps=None, *, backend=None) -> CriticalPoint:
@@ -217,39 +218,79 @@ def spurious_minimum(problem, dps=None, *, backend=None) -> CriticalPoint:
 
 
 def saddle_theta(problem, dps=None, *, backend=None):
-    """theta_s in (0, pi) with g(theta_s) = g_s (bracketing solver on h(pi - theta) = g_s).
-    float64 or mpmath (an arb enclosure of theta_s is the prover's: proofs_check)."""
+    """theta_s in (0, pi) with g(theta_s) = g_s: float64 (Brent), mpmath (bisection to the
+    working precision) or, with ``backend="arb"``, a ball certified to contain theta_s
+    (:func:`saddle_theta_in`)."""
     with _Numbers(problem, dps, backend) as c:
         _check_exists(c, "saddle")
         return c.out(_theta_s(c))
 
 
 def _theta_s(c):
-    g_s = c.g_s()
-    if c.float64:
-        from scipy.optimize import brentq
-        x_s = brentq(lambda x: float(_F64.h(x)) - g_s, 0.0, np.pi, xtol=1e-300,
-                     rtol=4 * np.finfo(float).eps, maxiter=500)
-        return np.pi - x_s
-    if c.B.name != "mpmath":
-        raise ValueError("backend: theta_s is solved in float64 or mpmath; the arb "
-                         "enclosure is certified by proofs_check (vpgd prove)")
-    mp = c.B.mp
-    B = c.B
-    # Bisection to the full working precision; h is increasing on (0, pi) (h' = x sin x).
+    return saddle_theta_in(c.B, c.T, c.g_s())
+
+
+def saddle_theta_in(B, T, g_s=None):
+    """theta_s in backend ``B`` for the teacher ``T`` (under the caller's working precision;
+    the spurious minimum must exist, i.e. 0 < g_s).  Solved as ``x_s = pi - theta_s`` with
+    ``h(x_s) = g_s``; h is increasing on [0, pi] (h' = x sin x), h(0) = 0 < g_s <= 1 < h(pi).
+
+    * float64: Brent on [0, pi];
+    * mpmath: bisection to the working precision, then one Newton step;
+    * arb: Newton on midpoints from the float64 root, then a ball ``[x - r, x + r]`` with
+      h(x - r) < g_s < h(x + r) certainly (r doubled until both signs are decided): by
+      monotonicity and the intermediate value theorem it contains x_s for every g_s in
+      the ball ``g_s``.  The result ``pi - x_s`` is a ball enclosing theta_s.
+    """
+    gs = cf.g_s(B, T) if g_s is None else g_s
+    if B.name == "float64":
+        return np.pi - _brent_x(gs)
+    if B.name == "arb":
+        return T.pi - _saddle_x_arb(B, T, gs)
+    mp = B.mp
     lo, hi = mp.zero, +mp.pi
-    for _ in range(int(c.dps * 3.33) + 20):
+    for _ in range(mp.prec + 20):
         mid = (lo + hi) / 2
         if mid == lo or mid == hi:
             break
-        if B.h_scalar(mid) < g_s:
+        if B.h_scalar(mid) < gs:
             lo = mid
         else:
             hi = mid
     x_s = (lo + hi) / 2
     # One Newton step polishes the last bits (h'(x) = x sin x > 0 on (0, pi)).
-    x_s = x_s - (B.h_scalar(x_s) - g_s) / (x_s * mp.sin(x_s))
-    return c.pi - x_s
+    x_s = x_s - (B.h_scalar(x_s) - gs) / (x_s * mp.sin(x_s))
+    return T.pi - x_s
+
+
+def _brent_x(gs):
+    from scipy.optimize import brentq
+    return brentq(lambda x: float(_F64.h(x)) - gs, 0.0, np.pi, xtol=1e-300,
+                  rtol=4 * np.finfo(float).eps, maxiter=500)
+
+
+def _saddle_x_arb(B, T, gs):
+    arb = B.flint.arb
+    prec = B.flint.ctx.prec
+    x = arb(_brent_x(float(gs.mid())))
+    # Newton doubles the correct bits: from ~50 bits, log2(prec / 50) + 2 steps suffice.
+    for _ in range(max(2, int(np.ceil(np.log2(prec / 50))) + 2)):
+        x = arb((x - (B.h_scalar(x) - gs) / (x * x.sin())).mid())
+    zero, pi = arb(0), T.pi
+    r = arb(2) ** (8 - prec) * (1 + x)
+    while True:
+        lo, hi = x - r, x + r
+        at_ends = 0
+        if not lo > 0:
+            lo, at_ends = zero, at_ends + 1       # h(0) = 0 < g_s
+        if not hi < pi:
+            hi, at_ends = pi, at_ends + 1         # h(pi) = pi > 1 >= g_s
+        if B.h_scalar(lo) < gs and B.h_scalar(hi) > gs:
+            return lo.union(hi)
+        if at_ends == 2:
+            raise ArithmeticError("theta_s: the sign of h - g_s is undecided on [0, pi] "
+                                  "(g_s too wide; raise the working precision)")
+        r = 2 * r
 
 
 def saddle(problem, dps=None, *, backend=None) -> CriticalPoint:
@@ -261,13 +302,15 @@ def saddle(problem, dps=None, *, backend=None) -> CriticalPoint:
     """
     with _Numbers(problem, dps, backend) as c:
         _check_exists(c, "saddle")
-        v = orthogonal_direction(problem, dps, backend=backend)
+        if problem.p < 2:
+            raise ValueError("w_star: p = 1 has no direction orthogonal to w*")
+        B, T = c.B, c.T
+        v = cf.orthogonal_direction(B, T, orthogonal_axis(problem))
         th = _theta_s(c)
-        g_s = c.g_s()
-        w = c.cos(th) * c.w_hat_star + c.sin(th) * v
-        a_s = c.a_of_g(g_s)
-        loss = c.s * c.s * c.alpha() / (4 * c.pi) * (c.pi - g_s) ** 2
-        return CriticalPoint("saddle", c.vec(w), c.vec(a_s), c.out(th), c.out(loss))
+        w = cf.saddle_filter(B, T, th, v)
+        a_s = c.a_of_g(c.g_s())
+        return CriticalPoint("saddle", c.vec(w), c.vec(a_s), c.out(th),
+                             c.out(cf.saddle_loss(B, T)))
 
 
 def barrier(problem, dps=None, *, backend=None, prec=None):
