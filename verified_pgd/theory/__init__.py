@@ -3,7 +3,8 @@
 Critical points, barrier and reduced loss (:mod:`.landscape`), and the constants a
 schedule or a convergence proof needs (:mod:`.constants`).  Every function takes a
 :class:`verified_pgd.Problem` and an optional ``dps``: float64 by default, mpmath
-``mpf`` at ``dps`` digits otherwise.  Derivations: docs/landscape.md.
+``mpf`` at ``dps`` digits otherwise, python-flint ``arb`` balls with ``backend="arb"``
+(also theta_s, the saddle and the Hessian spectrum, as certified enclosures).  Derivations: docs/landscape.md.
 """
 from .landscape import (CriticalPoint, alpha, barrier, g_s, global_minimum, has_spurious_minimum,
                         orthogonal_direction, reduced_loss, reduced_minimizer, saddle,
