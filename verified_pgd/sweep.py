@@ -96,10 +96,9 @@ def _json_ready(x):
 def check_task(task: dict):
     """``(problem, schedule)`` of a validated task, after the size checks that must come
     before any allocation: steps, chains, the recorded history, the precision."""
-    import verified_pgd as vp
     problem = cfg.build_problem(task["problem"])
     sol = task["solver"]
-    schedule = vp.Schedule(cfg.schedule_stages(task["schedule"], problem, sol["eta"]))
+    schedule = cfg.build_schedule(task["schedule"], problem, sol["eta"])
     total = schedule.total_steps
     check_history(total, sol["record_every"] or total, sol["chains"], "solver.record_every")
     check_precision(sol["precision"], "solver.precision")

@@ -101,7 +101,8 @@ def build_task(args) -> dict:
         value = getattr(args, flag)
         if value is not None:
             sol[key] = value
-    sol.setdefault("eta", default["eta"])
+    if not cfg.schedule_carries_eta(raw["schedule"]):     # else the stages carry eta
+        sol.setdefault("eta", default["eta"])
     if args.free:
         sol["normalized"] = False
     if args.gradient is not None:

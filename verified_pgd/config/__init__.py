@@ -23,11 +23,13 @@ from ._leaves import (ConfigError, _bool, _choice, _err, _float, _int, _list, _r
 from .run import (EXPERIMENTS, _EXPERIMENT_VALIDATORS, _e1, _e2, _e3, _e4, _e5, _e6, _run_table,
                   default_text, load_run, merge, read_toml, validate_run)
 from .sweep import _grid_leaves, _set_path, load_sweep
-from .task import (A_PATTERNS, INIT_KINDS, MIN_DPS, SCHEDULE_KINDS, _gradient, _noise_stages,
-                   _precision, build_problem, init_spec, problem_spec, schedule_spec,
-                   schedule_stages, solver_spec, validate_task)
+from .task import (A_PATTERNS, FULL_KINDS, INIT_KINDS, MIN_DPS, SCHEDULE_KINDS, _gradient,
+                   _noise_stages, _precision, build_problem, build_schedule, init_spec,
+                   problem_spec, schedule_carries_eta, schedule_spec, schedule_stages,
+                   solver_spec, validate_task)
 
 __all__ = ["ConfigError", "EXPERIMENTS", "A_PATTERNS", "INIT_KINDS", "SCHEDULE_KINDS",
            "MIN_DPS", "problem_spec", "build_problem", "schedule_spec", "schedule_stages",
+           "build_schedule", "schedule_carries_eta", "FULL_KINDS",
            "init_spec", "solver_spec", "validate_task", "validate_run", "merge", "read_toml",
            "default_text", "load_run", "load_sweep"]

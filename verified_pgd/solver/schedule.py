@@ -32,7 +32,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Schedule", "Stage", "StepParams"]
+__all__ = ["Schedule", "Stage", "StepParams", "geometric_levels"]
+
+
+def geometric_levels(x0, ratio, n, over=1, end=None) -> list:
+    """The one geometric sequence of every annealing schedule: ``x0 * ratio ** (i / over)``,
+    i = 0 .. n - 1 (``ratio`` is the change over ``over`` stages), in float64.
+
+    ``Schedule.geometric`` gives the end level (``ratio = sigma_end / sigma0`` over
+    ``n - 1`` stages, ``end = sigma_end`` pins the last level exactly), ``Schedule.epochs``
+    and the task files' ``kind = "geometric"`` the ratio per stage (``over = 1``:
+    ``ratio ** (i / 1)`` is bitwise ``ratio ** i``).  For ``ratio <= 1`` rounding of the
+    powers never makes a level exceed the one before (annealing is non-increasing).
+    No validation: the callers validate their own parameters.
+    """
+    levels = [x0 * ratio ** (i / over) for i in range(n)]
+    if end is not None:
+        levels[-1] = end
+    if ratio <= 1:
+        for i in range(1, n):
+            levels[i] = min(levels[i], levels[i - 1])
+    return levels
 
 
 def _check_real(x, name: str, where: str, *, positive: bool) -> float:
@@ -284,15 +304,7 @@ class Schedule:
         if final_steps is None:
             final_steps = T
         final_steps = _check_final_steps(final_steps)
-        if n == 1:
-            levels = [s0]
-        else:
-            ratio = s1 / s0
-            levels = [s0 * ratio ** (i / (n - 1)) for i in range(n)]
-            levels[-1] = s1
-            # Rounding of the powers must not break monotonicity.
-            for i in range(1, n):
-                levels[i] = min(levels[i], levels[i - 1])
+        levels = [s0] if n == 1 else geometric_levels(s0, s1 / s0, n, over=n - 1, end=s1)
         st = [(lv, T) for lv in levels]
         if final_steps:
             st.append((0.0, int(final_steps)))
@@ -319,7 +331,8 @@ class Schedule:
         if sd > 1:
             raise ValueError(f"sigma_decay: noise ratio: must be <= 1 (annealing), got {sd}")
         final_steps = _check_final_steps(final_steps)
-        st = [Stage(T, e0 * ed ** e, w0 * sd ** e, a0 * sd ** e) for e in range(n)]
+        st = [Stage(T, *x) for x in zip(geometric_levels(e0, ed, n), geometric_levels(w0, sd, n),
+                                        geometric_levels(a0, sd, n))]
         if final_steps:
             fe = st[-1].eta if final_eta is None else _check_real(
                 final_eta, "final_eta", "final stage", positive=True)
