@@ -31,12 +31,14 @@ STATISTICAL = {
     "escape_time": ("eta", "sigma"),
     "zhou2019_success": ("eps",),
     "gd_spurious": ("eta",),
+    "delta_exponent": ("eta", "x_max"),
 }
 # probability-valued statistical quantities: the claim is about P(event) itself
 PROBABILITIES = ("success_probability", "zhou2019_success", "gd_spurious")
 QUANTITIES = tuple(DETERMINISTIC) + tuple(STATISTICAL)
 PROBLEM_PARAMS = ("k", "p", "s", "a_norm")
-DERIVED = ("sa", "barrier", "mu", "lam_max", "saddle_loss", "spurious_loss", "pi")
+DERIVED = ("sa", "barrier", "mu", "lam_max", "saddle_loss", "spurious_loss", "pi",
+           "dL_over_Lspur")
 _RELATIONS = ("<=", ">=", "<", ">")
 _CLAIM_KEYS = {"name", "quantity", "relation", "bound", "constants", "fit", "grid", "params",
                "problem", "confidence", "chains", "seed", "probability", "init", "horizon"}
@@ -181,8 +183,40 @@ def _parse_claim(d, source, index):
                                 or not 1 <= horizon <= 10_000_000):
         raise _err(name, f"horizon: expected an integer in [1, 1e7], got {horizon!r}")
     _check_problem_spec(problem, name)
+    if q == "delta_exponent":
+        _check_delta_exponent(g2, params, name)
     return Claim(name, q, rel, bound, consts, fit, g2, params, dict(problem), float(conf),
                  chains, seed, prob_expr, init, horizon, source)
+
+
+def _check_delta_exponent(grid, params, name):
+    """The ladder parameters of ``delta_exponent`` (docs/claims.md), at every grid point,
+    before anything runs: eta > 0, 0 < x_min, 0 < x_step, x_max >= x_min + x_step (at
+    least two members), at most MAX_MEMBERS members, 0 < hold <= 1000, quench an integer
+    in [1, 10**6]."""
+    from .delta_law import DEFAULTS, MAX_MEMBERS
+    keys = list(grid)
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        pt = dict(DEFAULTS)
+        pt.update(params)
+        pt.update(zip(keys, combo))
+        for key in ("eta", "x_min", "x_step", "hold"):
+            if not pt[key] > 0:
+                raise _err(name, f"{key}: expected a number > 0, got {pt[key]!r}")
+        if pt["hold"] > 1000:
+            raise _err(name, f"hold: expected a number in (0, 1000], got {pt['hold']!r}")
+        if not pt["x_max"] >= pt["x_min"] + pt["x_step"]:
+            raise _err(name, f"x_max: expected >= x_min + x_step = {pt['x_min'] + pt['x_step']:g}"
+                             f" (at least two schedules), got {pt['x_max']!r}")
+        n = math.floor((pt["x_max"] - pt["x_min"]) / pt["x_step"] + 1e-9) + 1
+        if n > MAX_MEMBERS:
+            raise _err(name, f"x_step: {n} schedules from x_min to x_max, more than "
+                             f"{MAX_MEMBERS}")
+        qn = pt["quench"]
+        if isinstance(qn, float) and qn.is_integer():
+            qn = int(qn)
+        if not isinstance(qn, int) or not 1 <= qn <= 10**6:
+            raise _err(name, f"quench: expected an integer in [1, 1000000], got {pt['quench']!r}")
 
 
 def _check_problem_spec(spec, name):
