@@ -189,7 +189,76 @@ def test_same_seed_same_counts_and_a_diverged_chain_fails():
 @pytest.mark.slow
 def test_example_file_verdicts():
     """examples/claims/delta_law.toml (20000 chains per ladder, ~1-2 min): the law holds on
-    both teachers, the 2x control is violated, the ladder is within 2x of the law."""
+    both teachers, the 2x control is violated, the ladder is within 2x of the law; restarts
+    by the loss reach m_eff >= 0.75 m, kept at random they do not."""
     cs = claims.load_claims(ROOT / "examples" / "claims" / "delta_law.toml")
     verdicts = [r.verdict for c in cs for r in claims.check_claim(c)]
-    assert verdicts == ["holds", "holds", "violated", "holds"]
+    assert verdicts == ["holds", "holds", "violated", "holds", "holds", "violated"]
+
+
+# --------------------------------------------------------------------------- restarts
+
+RESTART = """
+[[claim]]
+name = "restarts"
+quantity = "restart_exponent"
+relation = ">="
+bound = "C * restarts"
+constants = {{ C = 0.5 }}
+chains = {chains}
+confidence = 0.999999
+{extra}
+[claim.problem]
+w_star = [1.0, 0.0, 0.0]
+a_star = [1.0, -1.0]
+[claim.params]
+eta = 0.5
+x = 1.5
+{params}
+"""
+
+
+@pytest.mark.parametrize("extra, params, word", [
+    ("", "", "restarts"),                            # required
+    ("", "restarts = 0", "restarts"),
+    ("", "restarts = 2.5", "restarts"),
+    ("", "restarts = 2\nhold = 0", "hold"),
+    ("", "restarts = 2\neps = 1.5", "eps"),
+    ("", "restarts = 2\nquench = 0", "quench"),
+    ('select = "best"', "restarts = 2", "select"),
+])
+def test_bad_restart_parameters_are_refused_naming_the_parameter(extra, params, word):
+    with pytest.raises(claims.ClaimError, match=word):
+        claims.parse_claims(RESTART.format(chains=10, extra=extra, params=params), "t.toml")
+
+
+def test_select_is_refused_on_other_quantities():
+    text = BASE.format(rel=">=", C=1, chains=10, params="x_max = 2.0").replace(
+        'confidence = 0.999999', 'confidence = 0.999999\nselect = "random"')
+    with pytest.raises(claims.ClaimError, match="select"):
+        claims.parse_claims(text, "t.toml")
+
+
+def test_restart_interval_is_monotone_in_the_counts_and_covers_the_corners():
+    from verified_pgd.claims import restart_law
+    from verified_pgd.claims.statistics import clopper_pearson
+    est, lo, hi = restart_law.fit_from_counts(2000, 270, 4000, 1e-6)
+    d = clopper_pearson(2000, 4000, 1e-6 / 4)
+    q = clopper_pearson(270, 4000, 1e-6 / 4)
+    corners = [math.log(qq) / math.log(dd) for qq in q for dd in d]
+    assert math.isclose(lo, min(corners)) and math.isclose(hi, max(corners))
+    assert lo <= est <= hi
+    assert restart_law.fit_from_counts(2000, 0, 4000, 1e-6)[2] == math.inf
+    assert restart_law.fit_from_counts(4000, 100, 4000, 1e-6)[2] == math.inf
+
+
+def test_restarts_by_loss_hold_and_random_selection_is_rejected_on_pgd_runs():
+    """1000 chains per sample, m = 4: m_eff >= 0.5 m holds for the selection by the loss and
+    is violated by the random selection (each verdict wrong w.p. <= 1e-6)."""
+    (by_loss,) = claims.check_claim(claims.parse_claims(
+        RESTART.format(chains=1000, extra="", params="restarts = 4"), "t.toml")[0])
+    (rand,) = claims.check_claim(claims.parse_claims(
+        RESTART.format(chains=1000, extra='select = "random"', params="restarts = 4"),
+        "t.toml")[0])
+    assert by_loss.verdict == "holds", by_loss
+    assert rand.verdict == "violated", rand

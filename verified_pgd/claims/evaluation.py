@@ -193,3 +193,21 @@ def _sample_protocol(claim, point, problem):
               seed=claim.seed, chains=claim.chains, record_every=horizon)
     ev = (res.history.theta[-1] > th_s) & ~res.diverged
     return np.where(ev, 0.0, np.inf), f"GD {horizon} steps, init {claim.init}, final theta > theta_s"
+
+
+def restart_exponent_fit(claim, point, problem):
+    """``(fit, note)`` for ``restart_exponent`` (:mod:`.restart_law`)."""
+    from . import restart_law
+    pt = dict(restart_law.DEFAULTS)
+    pt.update(point)
+    fit = restart_law.restart_fit(
+        problem, float(pt["eta"]), float(pt["x"]), int(pt["restarts"]), hold=float(pt["hold"]),
+        quench=int(pt["quench"]), eps=float(pt["eps"]), select=claim.select,
+        chains=claim.chains, seed=claim.seed, alpha=1.0 - claim.confidence)
+    est = "undefined" if not math.isfinite(fit.m_eff) else f"{fit.m_eff:.4g}"
+    note = (f"m_eff = log(1/q)/log(1/delta0) = {est}: single-run failures "
+            f"{fit.single_failures}/{fit.chains}, {fit.restarts} restarts selected by "
+            f"{claim.select}: {fit.restart_failures}/{fit.chains} failed; schedule {fit.steps} "
+            f"steps (x = {float(pt['x']):g}, hold {float(pt['hold']):g} x tau_1d, eps "
+            f"{float(pt['eps']):g}); Clopper-Pearson at 1 - alpha/2 each")
+    return fit, note

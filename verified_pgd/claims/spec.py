@@ -32,6 +32,7 @@ STATISTICAL = {
     "zhou2019_success": ("eps",),
     "gd_spurious": ("eta",),
     "delta_exponent": ("eta", "x_max"),
+    "restart_exponent": ("eta", "x", "restarts"),
 }
 # probability-valued statistical quantities: the claim is about P(event) itself
 PROBABILITIES = ("success_probability", "zhou2019_success", "gd_spurious")
@@ -41,7 +42,8 @@ DERIVED = ("sa", "barrier", "mu", "lam_max", "saddle_loss", "spurious_loss", "pi
            "dL_over_Lspur")
 _RELATIONS = ("<=", ">=", "<", ">")
 _CLAIM_KEYS = {"name", "quantity", "relation", "bound", "constants", "fit", "grid", "params",
-               "problem", "confidence", "chains", "seed", "probability", "init", "horizon"}
+               "problem", "confidence", "chains", "seed", "probability", "init", "horizon",
+              "select"}
 BOUND_RTOL = 1e-15      # the bound is evaluated in float64
 MP_RTOL = 1e-30         # mpmath (50 digits) values of non-arb deterministic quantities
 
@@ -66,6 +68,7 @@ class Claim:
     init: str
     horizon: int | None
     source: str = ""
+    select: str = "loss"          # restart_exponent: "loss" (the remedy) or "random" (control)
 
     def points(self):
         """The grid points (dicts), in file order (cartesian product)."""
@@ -185,8 +188,15 @@ def _parse_claim(d, source, index):
     _check_problem_spec(problem, name)
     if q == "delta_exponent":
         _check_delta_exponent(g2, params, name)
+    select = d.get("select", "loss")
+    if "select" in d and q != "restart_exponent":
+        raise _err(name, "select: only restart_exponent claims take it")
+    if select not in ("loss", "random"):
+        raise _err(name, f"select: expected 'loss' or 'random', got {select!r}")
+    if q == "restart_exponent":
+        _check_restart_exponent(g2, params, name)
     return Claim(name, q, rel, bound, consts, fit, g2, params, dict(problem), float(conf),
-                 chains, seed, prob_expr, init, horizon, source)
+                 chains, seed, prob_expr, init, horizon, source, select)
 
 
 def _check_delta_exponent(grid, params, name):
@@ -217,6 +227,31 @@ def _check_delta_exponent(grid, params, name):
             qn = int(qn)
         if not isinstance(qn, int) or not 1 <= qn <= 10**6:
             raise _err(name, f"quench: expected an integer in [1, 1000000], got {pt['quench']!r}")
+
+
+def _check_restart_exponent(grid, params, name):
+    """The parameters of ``restart_exponent`` (docs/claims.md) at every grid point: eta,
+    x > 0; restarts an integer in [1, 1000]; 0 < hold <= 1000; quench an integer in
+    [1, 10**6]; 0 < eps < 1."""
+    from .restart_law import DEFAULTS
+    keys = list(grid)
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        pt = dict(DEFAULTS)
+        pt.update(params)
+        pt.update(zip(keys, combo))
+        for key in ("eta", "x", "hold"):
+            if not pt[key] > 0:
+                raise _err(name, f"{key}: expected a number > 0, got {pt[key]!r}")
+        if pt["hold"] > 1000:
+            raise _err(name, f"hold: expected a number in (0, 1000], got {pt['hold']!r}")
+        if not 0 < pt["eps"] < 1:
+            raise _err(name, f"eps: expected a number in (0, 1), got {pt['eps']!r}")
+        for key, hi in (("restarts", 1000), ("quench", 10**6)):
+            v = pt[key]
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            if not isinstance(v, int) or not 1 <= v <= hi:
+                raise _err(name, f"{key}: expected an integer in [1, {hi}], got {pt[key]!r}")
 
 
 def _check_problem_spec(spec, name):
