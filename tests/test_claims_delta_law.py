@@ -262,3 +262,10 @@ def test_restarts_by_loss_hold_and_random_selection_is_rejected_on_pgd_runs():
         "t.toml")[0])
     assert by_loss.verdict == "holds", by_loss
     assert rand.verdict == "violated", rand
+
+
+def test_an_unbounded_interval_is_null_in_strict_json():
+    import json
+    r = claims.PointResult("c", {}, "delta_exponent", ">=", 0.3, (0.1, math.inf), "undecided",
+                           0.999999, "m", None, None, None)
+    assert json.loads(json.dumps(r.to_dict(), allow_nan=False))["value"] == [0.1, None]

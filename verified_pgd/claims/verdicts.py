@@ -42,7 +42,9 @@ class PointResult:
 
     def to_dict(self):
         return {"claim": self.claim, "point": self.point, "quantity": self.quantity,
-                "relation": self.relation, "bound": self.bound, "value": list(self.value),
+                "relation": self.relation, "bound": self.bound,
+                # strict JSON: an unbounded end (an exponent interval's inf) is null
+                "value": [v if math.isfinite(v) else None for v in self.value],
                 "verdict": self.verdict, "confidence": self.confidence, "method": self.method,
                 "fit": self.fit, "limit": self.limit, "limit_kind": self.limit_kind,
                 "note": self.note}
