@@ -269,3 +269,14 @@ def test_an_unbounded_interval_is_null_in_strict_json():
     r = claims.PointResult("c", {}, "delta_exponent", ">=", 0.3, (0.1, math.inf), "undecided",
                            0.999999, "m", None, None, None)
     assert json.loads(json.dumps(r.to_dict(), allow_nan=False))["value"] == [0.1, None]
+
+
+@pytest.mark.parametrize("key", ["horizon = 5", "probability = 0.5"])
+def test_keys_the_exponents_do_not_use_are_refused(key):
+    text = BASE.format(rel=">=", C=1, chains=10, params="x_max = 2.0").replace(
+        "confidence = 0.999999", f"confidence = 0.999999\n{key}")
+    with pytest.raises(claims.ClaimError, match=key.split()[0]):
+        claims.parse_claims(text, "t.toml")
+    with pytest.raises(claims.ClaimError, match="init"):
+        claims.parse_claims(RESTART.format(chains=10, extra='init = "random"',
+                                           params="restarts = 2"), "t.toml")

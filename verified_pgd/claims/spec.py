@@ -186,6 +186,10 @@ def _parse_claim(d, source, index):
                                 or not 1 <= horizon <= 10_000_000):
         raise _err(name, f"horizon: expected an integer in [1, 1e7], got {horizon!r}")
     _check_problem_spec(problem, name)
+    if q in ("delta_exponent", "restart_exponent"):
+        for key in ("probability", "horizon", "init" if q == "restart_exponent" else ""):
+            if key in d:
+                raise _err(name, f"{key}: not used by {q} (docs/claims.md)")
     if q == "delta_exponent":
         _check_delta_exponent(g2, params, name)
     select = d.get("select", "loss")
