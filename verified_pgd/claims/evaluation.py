@@ -36,9 +36,7 @@ def _arb_landscape(problem):
         res = {"mu": (min(lows), min(ups)), "lam_max": (max(lows), max(ups))}
         if has_spurious_minimum(problem):
             out = {"barrier": cf.barrier(B, T), "saddle_loss": cf.saddle_loss(B, T),
-                   "spurious_loss": cf.spurious_loss(B, T),
-                   # the exponent of the 1/delta law (docs/theory.md, "The annealing schedule")
-                   "dL_over_Lspur": cf.barrier(B, T) / cf.spurious_loss(B, T)}
+                   "spurious_loss": cf.spurious_loss(B, T)}
             res.update({key: (_down(v), _up(v)) for key, v in out.items()})
         return res
 
@@ -95,11 +93,17 @@ def predicted_exponent(problem, claim_name="?"):
     """``(low, high, value)``: the arb enclosure (200 bits) of the 1/delta-law exponent
     ``Delta L / L(spurious)`` from :mod:`verified_pgd.theory.closed_forms`, and the float
     nearest its midpoint (what a bound expression sees)."""
-    from ..theory import has_spurious_minimum
+    from ..backends import get, teacher
+    from ..theory import closed_forms as cf, has_spurious_minimum
     if not has_spurious_minimum(problem):
         raise ValueError(f"claim {claim_name!r}: dL_over_Lspur needs a spurious minimum, "
                          "and the problem has none")
-    lo, hi = _arb_landscape(problem)["dL_over_Lspur"]
+    B = get("arb")
+    with B.workprec(ARB_BITS):
+        T = teacher(B, problem)
+        # the exponent of the 1/delta law (docs/theory.md, "The annealing schedule")
+        c = cf.barrier(B, T) / cf.spurious_loss(B, T)
+        lo, hi = _down(c), _up(c)
     return lo, hi, (lo + hi) / 2
 
 
