@@ -30,7 +30,8 @@ while the file is read, before anything is evaluated.
 
 Layout: :mod:`.expression` (the bound language), :mod:`.statistics` (Clopper-Pearson),
 :mod:`.spec` (the TOML schema), :mod:`.evaluation` (certified values and samples),
-:mod:`.verdicts` (checking a claim).
+:mod:`.verdicts` (checking a claim), :mod:`.delta_law` and :mod:`.restart_law` (the 1/delta
+law's exponent and the restarts' effective number of runs, measured with intervals).
 """
 from .evaluation import certified_value
 from .expression import ClaimError, Expression, parse_expression

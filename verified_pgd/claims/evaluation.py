@@ -81,9 +81,59 @@ def _env(claim, point, problem):
         env["barrier"] = float(theory.barrier(problem))
         env["saddle_loss"] = float(theory.saddle(problem).loss)
         env["spurious_loss"] = float(theory.spurious_minimum(problem).loss)
+    if "dL_over_Lspur" in claim.bound.names or (
+            claim.probability is not None and "dL_over_Lspur" in claim.probability.names):
+        env["dL_over_Lspur"] = predicted_exponent(problem, claim.name)[2]
     env.update(point)
     env.update(claim.constants)
     return env
+
+
+def predicted_exponent(problem, claim_name="?"):
+    """``(low, high, value)``: the arb enclosure (200 bits) of the 1/delta-law exponent
+    ``Delta L / L(spurious)`` from :mod:`verified_pgd.theory.closed_forms`, and the float
+    nearest its midpoint (what a bound expression sees)."""
+    from ..backends import get, teacher
+    from ..theory import closed_forms as cf, has_spurious_minimum
+    if not has_spurious_minimum(problem):
+        raise ValueError(f"claim {claim_name!r}: dL_over_Lspur needs a spurious minimum, "
+                         "and the problem has none")
+    B = get("arb")
+    with B.workprec(ARB_BITS):
+        T = teacher(B, problem)
+        # the exponent of the 1/delta law (docs/theory.md, "The annealing schedule")
+        c = cf.barrier(B, T) / cf.spurious_loss(B, T)
+        lo, hi = _down(c), _up(c)
+    return lo, hi, (lo + hi) / 2
+
+
+def delta_exponent_fit(claim, point, problem):
+    """``(fit, counts, note)`` for ``delta_exponent``: the ladder family of
+    :mod:`.delta_law` from ``init``, ``claim.chains`` chains, ``claim.seed``, fitted at
+    false-coverage ``1 - claim.confidence``."""
+    from . import delta_law
+    pt = dict(delta_law.DEFAULTS)
+    pt.update(point)
+    eta = float(pt["eta"])
+    fam = delta_law.ladder_family(problem, eta, float(pt["x_min"]), float(pt["x_max"]),
+                                  float(pt["x_step"]), float(pt["hold"]), int(pt["quench"]))
+    w0, a0 = _starts(claim, problem)
+    if np.ndim(w0) == 2:          # random starts: one per chain, hashed as nested tuples
+        key_w, key_a = tuple(map(tuple, w0)), tuple(map(tuple, a0))
+    else:
+        key_w, key_a = tuple(w0), tuple(a0)
+    counts = delta_law.cached_failure_counts(problem, fam, eta, key_w, key_a, claim.chains,
+                                             claim.seed)
+    fit = delta_law.fit_exponent(fam.total_steps, counts.failures, counts.chains,
+                                 1.0 - claim.confidence)
+    members = "; ".join(f"x={x:g}: T={t}, {f}/{counts.chains} failed"
+                        for x, t, f in zip(fam.levels, fam.total_steps, counts.failures))
+    est = "undefined" if not math.isfinite(fit.exponent) else f"{fit.exponent:.4g}"
+    note = (f"least-squares exponent {est} of T ~ delta^-e over {len(fam.levels)} ladder "
+            f"schedules (hold {pt['hold']:g} x tau_1d, quench {fam.quench}, init "
+            f"{claim.init}); per-member Clopper-Pearson at 1 - alpha/{len(fam.levels)}; "
+            f"{members}")
+    return fit, counts, note
 
 
 def _sample(claim, point, problem):
@@ -147,3 +197,21 @@ def _sample_protocol(claim, point, problem):
               seed=claim.seed, chains=claim.chains, record_every=horizon)
     ev = (res.history.theta[-1] > th_s) & ~res.diverged
     return np.where(ev, 0.0, np.inf), f"GD {horizon} steps, init {claim.init}, final theta > theta_s"
+
+
+def restart_exponent_fit(claim, point, problem):
+    """``(fit, note)`` for ``restart_exponent`` (:mod:`.restart_law`)."""
+    from . import restart_law
+    pt = dict(restart_law.DEFAULTS)
+    pt.update(point)
+    fit = restart_law.restart_fit(
+        problem, float(pt["eta"]), float(pt["x"]), int(pt["restarts"]), hold=float(pt["hold"]),
+        quench=int(pt["quench"]), eps=float(pt["eps"]), select=claim.select,
+        chains=claim.chains, seed=claim.seed, alpha=1.0 - claim.confidence)
+    est = "undefined" if not math.isfinite(fit.m_eff) else f"{fit.m_eff:.4g}"
+    note = (f"m_eff = log(1/q)/log(1/delta0) = {est}: single-run failures "
+            f"{fit.single_failures}/{fit.chains}, {fit.restarts} restarts selected by "
+            f"{claim.select}: {fit.restart_failures}/{fit.chains} failed; schedule {fit.steps} "
+            f"steps (x = {float(pt['x']):g}, hold {float(pt['hold']):g} x tau_1d, eps "
+            f"{float(pt['eps']):g}); Clopper-Pearson at 1 - alpha/2 each")
+    return fit, note

@@ -31,15 +31,19 @@ STATISTICAL = {
     "escape_time": ("eta", "sigma"),
     "zhou2019_success": ("eps",),
     "gd_spurious": ("eta",),
+    "delta_exponent": ("eta", "x_max"),
+    "restart_exponent": ("eta", "x", "restarts"),
 }
 # probability-valued statistical quantities: the claim is about P(event) itself
 PROBABILITIES = ("success_probability", "zhou2019_success", "gd_spurious")
 QUANTITIES = tuple(DETERMINISTIC) + tuple(STATISTICAL)
 PROBLEM_PARAMS = ("k", "p", "s", "a_norm")
-DERIVED = ("sa", "barrier", "mu", "lam_max", "saddle_loss", "spurious_loss", "pi")
+DERIVED = ("sa", "barrier", "mu", "lam_max", "saddle_loss", "spurious_loss", "pi",
+           "dL_over_Lspur")
 _RELATIONS = ("<=", ">=", "<", ">")
 _CLAIM_KEYS = {"name", "quantity", "relation", "bound", "constants", "fit", "grid", "params",
-               "problem", "confidence", "chains", "seed", "probability", "init", "horizon"}
+               "problem", "confidence", "chains", "seed", "probability", "init", "horizon",
+              "select"}
 BOUND_RTOL = 1e-15      # the bound is evaluated in float64
 MP_RTOL = 1e-30         # mpmath (50 digits) values of non-arb deterministic quantities
 
@@ -64,6 +68,7 @@ class Claim:
     init: str
     horizon: int | None
     source: str = ""
+    select: str = "loss"          # restart_exponent: "loss" (the remedy) or "random" (control)
 
     def points(self):
         """The grid points (dicts), in file order (cartesian product)."""
@@ -181,8 +186,76 @@ def _parse_claim(d, source, index):
                                 or not 1 <= horizon <= 10_000_000):
         raise _err(name, f"horizon: expected an integer in [1, 1e7], got {horizon!r}")
     _check_problem_spec(problem, name)
+    if q in ("delta_exponent", "restart_exponent"):
+        for key in ("probability", "horizon", "init" if q == "restart_exponent" else ""):
+            if key in d:
+                raise _err(name, f"{key}: not used by {q} (docs/claims.md)")
+    if q == "delta_exponent":
+        _check_delta_exponent(g2, params, name)
+    select = d.get("select", "loss")
+    if "select" in d and q != "restart_exponent":
+        raise _err(name, "select: only restart_exponent claims take it")
+    if select not in ("loss", "random"):
+        raise _err(name, f"select: expected 'loss' or 'random', got {select!r}")
+    if q == "restart_exponent":
+        _check_restart_exponent(g2, params, name)
     return Claim(name, q, rel, bound, consts, fit, g2, params, dict(problem), float(conf),
-                 chains, seed, prob_expr, init, horizon, source)
+                 chains, seed, prob_expr, init, horizon, source, select)
+
+
+def _check_delta_exponent(grid, params, name):
+    """The ladder parameters of ``delta_exponent`` (docs/claims.md), at every grid point,
+    before anything runs: eta > 0, 0 < x_min, 0 < x_step, x_max >= x_min + x_step (at
+    least two members), at most MAX_MEMBERS members, 0 < hold <= 1000, quench an integer
+    in [1, 10**6]."""
+    from .delta_law import DEFAULTS, MAX_MEMBERS
+    keys = list(grid)
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        pt = dict(DEFAULTS)
+        pt.update(params)
+        pt.update(zip(keys, combo))
+        for key in ("eta", "x_min", "x_step", "hold"):
+            if not pt[key] > 0:
+                raise _err(name, f"{key}: expected a number > 0, got {pt[key]!r}")
+        if pt["hold"] > 1000:
+            raise _err(name, f"hold: expected a number in (0, 1000], got {pt['hold']!r}")
+        if not pt["x_max"] >= pt["x_min"] + pt["x_step"]:
+            raise _err(name, f"x_max: expected >= x_min + x_step = {pt['x_min'] + pt['x_step']:g}"
+                             f" (at least two schedules), got {pt['x_max']!r}")
+        n = math.floor((pt["x_max"] - pt["x_min"]) / pt["x_step"] + 1e-9) + 1
+        if n > MAX_MEMBERS:
+            raise _err(name, f"x_step: {n} schedules from x_min to x_max, more than "
+                             f"{MAX_MEMBERS}")
+        qn = pt["quench"]
+        if isinstance(qn, float) and qn.is_integer():
+            qn = int(qn)
+        if not isinstance(qn, int) or not 1 <= qn <= 10**6:
+            raise _err(name, f"quench: expected an integer in [1, 1000000], got {pt['quench']!r}")
+
+
+def _check_restart_exponent(grid, params, name):
+    """The parameters of ``restart_exponent`` (docs/claims.md) at every grid point: eta,
+    x > 0; restarts an integer in [1, 1000]; 0 < hold <= 1000; quench an integer in
+    [1, 10**6]; 0 < eps < 1."""
+    from .restart_law import DEFAULTS
+    keys = list(grid)
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        pt = dict(DEFAULTS)
+        pt.update(params)
+        pt.update(zip(keys, combo))
+        for key in ("eta", "x", "hold"):
+            if not pt[key] > 0:
+                raise _err(name, f"{key}: expected a number > 0, got {pt[key]!r}")
+        if pt["hold"] > 1000:
+            raise _err(name, f"hold: expected a number in (0, 1000], got {pt['hold']!r}")
+        if not 0 < pt["eps"] < 1:
+            raise _err(name, f"eps: expected a number in (0, 1), got {pt['eps']!r}")
+        for key, hi in (("restarts", 1000), ("quench", 10**6)):
+            v = pt[key]
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            if not isinstance(v, int) or not 1 <= v <= hi:
+                raise _err(name, f"{key}: expected an integer in [1, {hi}], got {pt[key]!r}")
 
 
 def _check_problem_spec(spec, name):

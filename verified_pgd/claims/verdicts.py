@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluation import _env, _sample, certified_value
+from .evaluation import (_env, _sample, certified_value, delta_exponent_fit, predicted_exponent,
+                         restart_exponent_fit)
 from .expression import ClaimError
 from .spec import BOUND_RTOL, DETERMINISTIC, MP_RTOL, PROBABILITIES, Claim, _err, build_problem
 from .statistics import clopper_pearson
@@ -41,7 +42,9 @@ class PointResult:
 
     def to_dict(self):
         return {"claim": self.claim, "point": self.point, "quantity": self.quantity,
-                "relation": self.relation, "bound": self.bound, "value": list(self.value),
+                "relation": self.relation, "bound": self.bound,
+                # strict JSON: an unbounded end (an exponent interval's inf) is null
+                "value": [v if math.isfinite(v) else None for v in self.value],
                 "verdict": self.verdict, "confidence": self.confidence, "method": self.method,
                 "fit": self.fit, "limit": self.limit, "limit_kind": self.limit_kind,
                 "note": self.note}
@@ -112,6 +115,8 @@ def check_claim(claim: Claim) -> list:
             raise _err(claim.name, f"at {point}: {exc}") from None
         if claim.quantity in DETERMINISTIC:
             out.append(_check_deterministic(claim, point, problem, env, b))
+        elif claim.quantity in ("delta_exponent", "restart_exponent"):
+            out.append(_check_exponent(claim, point, problem, env, b))
         else:
             out.append(_check_statistical(claim, point, problem, env, b))
     return out
@@ -135,6 +140,37 @@ def _check_deterministic(claim, point, problem, env, b):
     return PointResult(claim.name, point, claim.quantity, rel, b, (lo, hi), verdict, 1.0,
                        method, claim.fit, limit, kind if claim.fit else None,
                        f"{mdesc}; bound in float64 (relative tolerance {BOUND_RTOL:g})")
+
+
+def _interval_verdict(rel, lo, hi, b):
+    """holds / violated / undecided for ``X rel b`` given ``X`` in ``[lo, hi]`` (``b`` in
+    float64, relative tolerance BOUND_RTOL), and the end of the interval the data support."""
+    tol = BOUND_RTOL * abs(b)
+    if rel in ("<=", "<"):
+        ok, bad = hi < b - tol or (rel == "<=" and hi <= b - tol), lo > b + tol
+        return ("holds" if ok else "violated" if bad else "undecided"), hi
+    ok, bad = lo > b + tol or (rel == ">=" and lo >= b + tol), hi < b - tol
+    return ("holds" if ok else "violated" if bad else "undecided"), lo
+
+
+def _check_exponent(claim, point, problem, env, b):
+    """The 1/delta-law exponent (:mod:`.delta_law`) or the restarts' m_eff
+    (:mod:`.restart_law`): its interval against the bound; the verdict is wrong with
+    probability <= 1 - confidence."""
+    if claim.quantity == "delta_exponent":
+        fit, _, note = delta_exponent_fit(claim, point, problem)
+        method = "clopper-pearson box, least-squares slope"
+    else:
+        fit, note = restart_exponent_fit(claim, point, problem)
+        method = "clopper-pearson, ratio of logs"
+    verdict, target = _interval_verdict(claim.relation, fit.low, fit.high, b)
+    limit, kind = _solve_constant(claim, env, target, claim.relation in ("<=", "<"))
+    if "dL_over_Lspur" in claim.bound.names:
+        plo, phi, _ = predicted_exponent(problem, claim.name)
+        note = f"predicted dL_over_Lspur in [{plo:.17g}, {phi:.17g}] (arb, 200 bits); {note}"
+    return PointResult(claim.name, point, claim.quantity, claim.relation, b,
+                       (fit.low, fit.high), verdict, claim.confidence, method, claim.fit, limit,
+                       kind if (claim.fit and limit is not None) else None, note)
 
 
 def _check_statistical(claim, point, problem, env, b):
