@@ -84,6 +84,66 @@ def test_predictions_scale_as_one_over_eta_and_validate():
     assert theory.escape_time is escape_law.escape_time
 
 
+def test_assumptions_name_each_failed_condition_and_agree_with_where_the_saddle_exists():
+    for prob, eta, x in ((_alternating(3), 0.05, 3.0), (_alternating(8), 0.05, 1.0),
+                         (_alternating(32), 0.05, 4.0), (DEFAULT, 1.0, 3.0), (DEFAULT, 0.05, 1.0)):
+        s = _sigma(prob, x, eta)
+        a = escape_law.assumptions(prob, eta, s)
+        try:
+            escape_law.escape_time(prob, eta, s, method="saddle")
+            defined = True
+        except ValueError:
+            defined = False
+        # two computations of "V has a saddle at theta_s": the volume fraction and the
+        # Schur complement the saddle factor refuses
+        assert a.saddle == defined
+        assert (a.x < escape_law.X_MIN) == any("Delta L / T" in r for r in a.reasons)
+        assert (a.eta_curvature > escape_law.ETA_CURVATURE_MAX) == any("eta x" in r for r in a.reasons)
+        assert a.x == pytest.approx(x, rel=1e-12)
+    assert escape_law.assumptions(_alternating(3), 0.05, _sigma(_alternating(3), 3.0, 0.05)).holds
+    assert not escape_law.assumptions(DEFAULT, 1.0, _sigma(DEFAULT, 3.0, 1.0)).holds
+
+
+# -- the segmented sampler -----------------------------------------------------------------
+
+def _ks_p(a, b, horizon):
+    """KS p-value of two samples censored at the same horizon (inf -> horizon + 1: the
+    laws of min(tau, horizon + 1) are compared)."""
+    from scipy.stats import ks_2samp
+    return ks_2samp(np.where(np.isfinite(a), a, horizon + 1),
+                    np.where(np.isfinite(b), b, horizon + 1)).pvalue
+
+
+def test_segmented_escape_times_have_the_law_of_one_run_and_reject_a_broken_restart(monkeypatch):
+    """KS two-sample test at level 1e-6 (false failure <= 1e-6); control: segments that
+    restart from the spurious point instead of the last state (a 20-step segment rarely
+    reaches theta_s from the minimum) must be rejected at the same level."""
+    prob = _alternating(3)
+    eta, x = 0.2, 2.0
+    s = _sigma(prob, x, eta)
+    kw = dict(chains=600, horizon=3000, record_every=1)          # mean ~290 steps
+    one = escape.escape_times(prob, s, eta, seed=3, **kw).times
+    seg = escape.escape_times(prob, s, eta, seed=4, segment=20, **kw)
+    assert _ks_p(one, seg.times, 3000) > ALPHA
+    again = escape.escape_times(prob, s, eta, seed=4, segment=20, **kw)
+    assert np.array_equal(again.times, seg.times)          # bitwise reproducible
+    import verified_pgd.solvers as solvers
+    real = solvers.pgd
+    sp = theory.spurious_minimum(prob)
+
+    def from_the_minimum(problem, w0, a0, *args, **kwargs):
+        n = np.shape(w0)[0]
+        return real(problem, np.tile(np.asarray(sp.w, float), (n, 1)),
+                    np.tile(np.asarray(sp.a, float), (n, 1)), *args, **kwargs)
+    monkeypatch.setattr(solvers, "pgd", from_the_minimum)
+    bad = escape.escape_times(prob, s, eta, seed=4, segment=20, **kw).times
+    assert _ks_p(one, bad, 3000) < ALPHA
+    with pytest.raises(ValueError, match="record_every"):
+        escape.escape_times(prob, s, eta, segment=20, record_every=5)
+    with pytest.raises(ValueError, match="segment"):
+        escape.escape_times(prob, s, eta, segment=0, record_every=1)
+
+
 # -- measured against predicted ------------------------------------------------------------
 
 @pytest.mark.property
