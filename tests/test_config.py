@@ -64,7 +64,7 @@ def test_a_table_with_kind_replaces_the_default_one(tmp_path):
     ("[experiments.e3]\nchainz = 3\n", "config: experiments.e3.chainz: unknown key"),
     ("bogus = 1\n", "config: bogus: unknown key"),
     ("[experiments.e9]\n", "config: experiments.e9: unknown key"),
-    ("[run]\nexperiments = ['e1', 'e7']\n", "config: run.experiments[1]: must be one of"),
+    ("[run]\nexperiments = ['e1', 'e8']\n", "config: run.experiments[1]: must be one of"),
     ("[experiments.e2]\neta = -0.1\n", "config: experiments.e2.eta: must be a finite number > 0"),
     ("[experiments.e2]\neta = nan\n", "config: experiments.e2.eta: must be a finite number"),
     ("[experiments.e2]\neta = inf\n", "config: experiments.e2.eta"),

@@ -161,25 +161,90 @@ def test_escape_time_agrees_with_the_saddle_prediction_and_rejects_the_no_volume
     assert not _agrees(c, ctl)
 
 
+GRID_TEACHERS = {"alternating k=2": [1.0, -1.0], "default k=4": [1.0, 1.0, 1.0, -1.0]}
+GRID_ETAS = (0.05, 0.2, 1.0)                 # small, moderate, large (outside) step
+GRID_XS = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+GRID_XS_EXTRA = {32: (8.0, 10.0)}            # where the saddle in V is well formed at p = 32
+
+
+def _grid_point(prob, eta, x, seed):
+    """One grid point: the measured mean (1000 chains) against every method, and the
+    assumptions of "saddle" (escape_law.assumptions)."""
+    s = _sigma(prob, x, eta)
+    ok = escape_law.assumptions(prob, eta, s)
+    method = "saddle" if ok.saddle else "1d"
+    c = escape.compare_prediction(prob, eta, x, chains=1000, seed=seed, alpha=ALPHA,
+                                  method=method)
+    pred = {}
+    for m in ("saddle", "1d", "separatrix", "no-volume"):
+        try:
+            pred[m] = escape_law.escape_time(prob, eta, s, method=m)
+        except ValueError:
+            pred[m] = None
+    return c, pred, ok
+
+
+@pytest.fixture(scope="module")
+def grid():
+    """The issue-13 grid: two teachers, p = 3, 8, 32, eta = 0.05, 0.2 (small) and 1.0
+    (large), Delta L / T = 0.5 ... 6 (and 8, 10 at p = 32), 1000 chains per point,
+    intervals at 1 - 1e-6.  Printed per point: the ratio measured / predicted for every
+    method, whether the assumptions hold (escape_law.assumptions) and, if not, why."""
+    rows = []
+    for teacher, a in GRID_TEACHERS.items():
+        for p in (3, 8, 32):
+            prob = vp.Problem([1.0] + [0.0] * (p - 1), a)
+            for eta in GRID_ETAS:
+                for x in GRID_XS + GRID_XS_EXTRA.get(p, ()):
+                    c, pred, ok = _grid_point(prob, eta, x,
+                                              seed=1000 * p + int(10 * x) + int(100 * eta))
+                    ratios = " ".join(f"{m} {c.mean / v:.3f}" if v else f"{m} -"
+                                      for m, v in pred.items())
+                    tag = "holds" if ok.holds else "OUTSIDE (" + "; ".join(ok.reasons) + ")"
+                    print(f"\nGRID {teacher} p={p} eta={eta} x={x}: measured {c.mean:.1f} "
+                          f"[{c.low:.1f}, {c.high:.1f}] cv {c.cv:.2f} censored {c.censored} | "
+                          f"{ratios} | {c.method} "
+                          f"{'agrees' if _agrees(c, c.predicted) else 'DISAGREES'} | {tag}",
+                          flush=True)
+                    rows.append((teacher, p, eta, x, c, pred, ok))
+    return rows
+
+
+# False failure of the three grid tests together: <= 1e-6 per asserted interval, at most
+# 2 x 138 intervals -> <= 3e-4 (Bonferroni).
+
 @pytest.mark.slow
 @pytest.mark.property
-@pytest.mark.parametrize("a_star", [[1.0, -1.0], [1.0, 1.0, 1.0, -1.0]])
-@pytest.mark.parametrize("p", [3, 8])
-@pytest.mark.parametrize("eta", [0.05, 0.2])
-def test_escape_time_grid(a_star, p, eta):
-    """Grid where the assumptions hold (Delta L / T = 2, 3, 4; a saddle in V): agreement
-    within TOL at every point (1000 chains; false failure <= 1e-6 per point, <= 2.4e-5 over
-    the 24 points), the no-volume control rejected at every point.  Printed: the ratio
-    measured / predicted for "saddle", "1d" and "separatrix"."""
-    prob = vp.Problem([1.0] + [0.0] * (p - 1), a_star)
-    for x in (2.0, 3.0, 4.0):
-        c = escape.compare_prediction(prob, eta, x, chains=1000, seed=50 + p, alpha=ALPHA)
-        s = _sigma(prob, x, eta)
-        one = escape_law.escape_time(prob, eta, s, method="1d")
-        sep = escape_law.escape_time(prob, eta, s, method="separatrix")
-        ctl = escape_law.escape_time(prob, eta, s, method="no-volume")
-        print(f"\nk={prob.k} p={p} eta={eta} x={x}: measured {c.mean:.0f} [{c.low:.0f}, "
-              f"{c.high:.0f}] ratio saddle {c.ratio:.3f} 1d {c.mean / one:.3f} "
-              f"separatrix {c.mean / sep:.3f}")
-        assert _agrees(c, c.predicted)
-        assert not _agrees(c, ctl)
+def test_escape_time_grid_agrees_where_the_assumptions_hold_and_rejects_the_control(grid):
+    """Where escape_law.assumptions holds (Delta L / T >= 2, the volume term below half
+    the saddle's curvature, eta x curvature <= 1/4): "saddle" agrees within TOL = 25 %
+    and the no-volume control is rejected, at every such point."""
+    inside = [r for r in grid if r[6].holds]
+    assert len(inside) >= 20
+    for teacher, p, eta, x, c, pred, ok in inside:
+        assert c.censored <= 2
+        assert _agrees(c, c.predicted), (teacher, p, eta, x, c.ratio)
+        assert not _agrees(c, pred["no-volume"]), (teacher, p, eta, x)
+
+
+@pytest.mark.slow
+@pytest.mark.property
+def test_escape_time_grid_one_d_is_a_lower_bound_everywhere(grid):
+    """The 1-D formula is a Dirichlet-principle lower bound: the interval's upper end
+    reaches it at every grid point, inside the assumptions or not."""
+    for teacher, p, eta, x, c, pred, ok in grid:
+        assert c.high >= pred["1d"], (teacher, p, eta, x, c.mean / pred["1d"])
+
+
+@pytest.mark.slow
+@pytest.mark.property
+def test_escape_time_grid_shows_where_the_assumptions_fail(grid):
+    """Outside the assumptions the points are expected-disagreement points, not skipped:
+    the large step (eta x curvature > 1/4) and the missing saddle (p = 32, where only
+    "1d" is defined) each produce points whose interval misses [1 - TOL, 1 + TOL]."""
+    rejected = [(t, p, eta, x, round(c.ratio, 3), ok.reasons) for t, p, eta, x, c, pred, ok
+                in grid if not ok.holds and not _agrees(c, c.predicted)]
+    print("\nexpected-disagreement points rejected:", *rejected, sep="\n  ")
+    assert any(any("eta x" in r for r in reasons) and "no saddle" not in " ".join(reasons)
+               for *_, reasons in rejected)
+    assert any(any("no saddle" in r for r in reasons) for *_, reasons in rejected)

@@ -252,6 +252,7 @@ class EscapeComparison:
     method: str
     censored: int
     chains: int
+    times: np.ndarray | None = None     # the sample (censored at the horizon), read-only
 
     @property
     def ratio(self) -> float:
@@ -289,7 +290,7 @@ def compare_prediction(problem, eta, x, *, chains=200, seed=0, method="saddle",
     sigma = math.sqrt(2 * dL / x / eta)
     pred = et.escape_time(problem, eta, sigma, method=method)
     try:
-        scale = et.escape_time(problem, eta, sigma)
+        scale = pred if method == "saddle" else et.escape_time(problem, eta, sigma)
     except ValueError:
         scale = et.escape_time(problem, eta, sigma, method="1d")
     horizon = max(100, int(math.ceil(horizon_factor * scale)))
@@ -302,5 +303,6 @@ def compare_prediction(problem, eta, x, *, chains=200, seed=0, method="saddle",
     lo, hi = mean_interval(t, alpha)
     m = float(np.mean(t))
     cv = float(np.std(t) / m)
+    t.setflags(write=False)
     return EscapeComparison(float(x), float(eta), problem.p, problem.k, m, float(lo), float(hi),
-                            cv, float(pred), method, s.censored, chains)
+                            cv, float(pred), method, s.censored, chains, t)

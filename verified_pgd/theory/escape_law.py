@@ -42,6 +42,7 @@ Methods (all return the mean number of steps from the spurious minimum):
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -192,6 +193,14 @@ def saddle_factor(H, steps=None) -> float:
     d = _krylov(H).shape[1]
     if steps is None:
         steps = (0.4, 0.2) if d <= 2 else (0.6, 0.45)
+    return _saddle_factor_cached(H.tobytes(), H.shape, tuple(float(h) for h in steps))
+
+
+@functools.lru_cache(maxsize=256)
+def _saddle_factor_cached(H_bytes, shape, steps):
+    # the 3-D solve takes seconds; a grid asks for the same H several times (every
+    # method of a point, the no-volume control at every temperature)
+    H = np.frombuffer(H_bytes, dtype=float).reshape(shape)
     h1, h2 = steps
     k1, k2 = _saddle_factor(H, h1), _saddle_factor(H, h2)
     r = (h1 / h2) ** 2
