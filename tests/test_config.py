@@ -85,6 +85,10 @@ def test_a_table_with_kind_replaces_the_default_one(tmp_path):
     ("[experiments.e4]\nsteps = [100]\n", "config: experiments.e4.steps: must be an array with at least 2"),
     ("[experiments.e4.init]\nkind = 'explicit'\nw = [1.0]\n", "config: experiments.e4.init.a: is required"),
     ("[experiments.e5]\nmax_steps = 10\n", "config: experiments.e5.max_steps: must be larger"),
+    ("[experiments.e7]\nchains = 1\n", "config: experiments.e7.chains: must be an integer >= 2"),
+    ("[experiments.e7]\nps = [1]\n", "config: experiments.e7.ps[0]: must be an integer >= 2"),
+    ("[experiments.e7]\netas = [0.0]\n",
+     "config: experiments.e7.etas[0]: must be a finite number in (0.0, 2.0]"),
     ("quick = 3\n", "config: quick: must be a table"),
     ("experiments = 3\n", "config: experiments: must be a table"),
 ])
