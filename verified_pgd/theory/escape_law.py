@@ -342,9 +342,9 @@ def assumptions(problem, eta, sigma) -> EscapeAssumptions:
     if frac >= 1:
         reasons.append("no saddle in V (the volume term removes it)")
     elif frac > VOLUME_FRACTION_MAX:
-        reasons.append(f"volume fraction {frac:.2f} > {VOLUME_FRACTION_MAX:g}")
+        reasons.append(f"volume fraction {frac:.3g} > {VOLUME_FRACTION_MAX:g}")
     if eta_curv > ETA_CURVATURE_MAX:
-        reasons.append(f"eta x curvature = {eta_curv:.2f} > {ETA_CURVATURE_MAX:g}")
+        reasons.append(f"eta x curvature = {eta_curv:.3g} > {ETA_CURVATURE_MAX:g}")
     return EscapeAssumptions(x, frac, eta_curv, frac < 1, tuple(reasons))
 
 
