@@ -20,11 +20,11 @@ def test_quick_report_has_all_sections_and_valid_results(quick_report, capsys):
     out = quick_report
     md = (out / "report.md").read_text()
     for title in ("E1 Landscape", "E2 From the spurious point", "E3 From random initialisation",
-                  "E4 Precision", "E5 Scaling"):
+                  "E4 Precision", "E5 Scaling", "E7 Escape time"):
         assert f"## {title}" in md
     doc = json.loads((out / "results.json").read_text())
     report.check_results(doc)
-    assert [s["id"] for s in doc["experiments"]] == ["e1", "e2", "e3", "e4", "e5", "e6"]
+    assert [s["id"] for s in doc["experiments"]] == ["e1", "e2", "e3", "e4", "e5", "e6", "e7"]
     for sec in doc["experiments"]:
         for fig in sec["figures"]:
             png = (out / fig["file"]).read_bytes()
@@ -50,6 +50,51 @@ def test_quick_report_content_checks(quick_report):
         assert lo <= row[3] <= hi
 
 
+def test_quick_report_e7_headlines_recomputed_from_the_raw_escape_times(quick_report):
+    """E7's means, intervals, ratios, verdicts and summary, recomputed from the stored
+    escape times: the interval from Gamma(n, mean) quantiles (not the chi-square form the
+    report uses), the 1-D prediction by the mpmath quadrature in e = pi - theta (not the
+    float64 one the report stores)."""
+    import math
+    from scipy.stats import gamma
+    from verified_pgd import theory
+    from verified_pgd.config import load_run
+    doc = json.loads((quick_report / "results.json").read_text())
+    sec = {s["id"]: s for s in doc["experiments"]}["e7"]
+    e = load_run(quick=True)["experiments"]["e7"]
+    tol, alpha = e["tol"], e["alpha"]
+    pts = sec["data"]["points"]
+    assert len(pts) == len(e["teachers"]) * len(e["ps"]) * len(e["etas"]) * len(e["xs"])
+    inside = []
+    for q in pts:
+        t = np.array(q["times"], float)
+        assert t.size == q["chains"] == e["chains"] and (t >= 1).all()
+        S, n = t.sum(), t.size
+        assert q["mean"] == pytest.approx(S / n, rel=1e-12)
+        assert q["low"] == pytest.approx(S / gamma.ppf(1 - alpha / 2, n), rel=1e-9)
+        assert q["high"] == pytest.approx(S / gamma.ppf(alpha / 2, n), rel=1e-9)
+        pred = q["predicted"][q["measured_against"]]
+        lo, hi = q["low"] / pred, q["high"] / pred
+        assert q["ratio_interval"] == pytest.approx([lo, hi], rel=1e-12)
+        assert q["agrees"] == (hi >= 1 - tol and lo <= 1 + tol)
+        prob = vp.Problem([1.0] + [0.0] * (q["p"] - 1), q["a_star"])
+        sigma = math.sqrt(2 * float(theory.barrier(prob)) / q["x"] / q["eta"])
+        one = float(theory.escape_time(prob, q["eta"], sigma, method="1d", dps=20))
+        assert q["predicted"]["1d"] == pytest.approx(one, rel=1e-7)
+        assert q["ratio"]["1d"] == pytest.approx(q["mean"] / one, rel=1e-7)
+        if q["assumptions_hold"]:
+            inside.append(q)
+            assert q["measured_against"] == "saddle" and not q["reasons"]
+        else:
+            assert q["reasons"]
+    summ = sec["summary"]
+    assert summ["points"] == len(pts) and summ["points_inside_assumptions"] == len(inside) > 0
+    assert summ["inside_agreeing"] == sum(q["agrees"] for q in inside)
+    r = [q["mean"] / q["predicted"]["saddle"] for q in inside]
+    assert summ["saddle_ratio_range_inside"] == pytest.approx([min(r), max(r)], rel=1e-12)
+    assert len(sec["table"]["rows"]) == len(pts)
+
+
 def test_results_schema_rejects_tampering(quick_report):
     doc = json.loads((quick_report / "results.json").read_text())
     report.check_results(doc)
@@ -70,11 +115,11 @@ def test_results_schema_rejects_tampering(quick_report):
 
 
 def test_subset_with_two_workers_reproduces_the_same_sections(quick_report, tmp_path):
-    assert main(["run", "--quick", "--out", str(tmp_path), "--experiments", "e2,e3",
+    assert main(["run", "--quick", "--out", str(tmp_path), "--experiments", "e2,e3,e7",
                  "--workers", "2"]) == 0
     full = {s["id"]: s for s in json.loads((quick_report / "results.json").read_text())["experiments"]}
     part = json.loads((tmp_path / "results.json").read_text())["experiments"]
-    assert [s["id"] for s in part] == ["e2", "e3"]
+    assert [s["id"] for s in part] == ["e2", "e3", "e7"]      # e7: bitwise across runs
     for sec in part:
         assert sec == full[sec["id"]]
 

@@ -88,7 +88,7 @@ def check_results(doc) -> None:
         for key, typ in _SECTION_KEYS.items():
             need(key in sec, f"{path}.{key}", "is required")
             need(isinstance(sec[key], typ), f"{path}.{key}", f"must be of type {typ.__name__}")
-        need(re.fullmatch(r"e[1-6]", sec["id"]) is not None, f"{path}.id", "must be e1..e6")
+        need(re.fullmatch(r"e[1-7]", sec["id"]) is not None, f"{path}.id", "must be e1..e7")
         ids.append(sec["id"])
         tab = sec["table"]
         need(isinstance(tab.get("columns"), list) and isinstance(tab.get("rows"), list),
@@ -105,7 +105,7 @@ def check_results(doc) -> None:
             need(value is None or isinstance(value, (bool, int, float, str, list)),
                  f"{path}.summary.{key}", "must be a JSON scalar or array")
     need(len(set(ids)) == len(ids), "experiments", "ids must be unique")
-    need(ids == sorted(ids), "experiments", "must be in order e1..e6")
+    need(ids == sorted(ids), "experiments", "must be in order e1..e7")
 
 
 # --------------------------------------------------------------------------- rendering

@@ -20,7 +20,8 @@ keeps working for every name below.
 """
 from ._leaves import (ConfigError, _bool, _choice, _err, _float, _int, _list, _range, _sub,
                       _table, _vector)
-from .run import (EXPERIMENTS, _EXPERIMENT_VALIDATORS, _e1, _e2, _e3, _e4, _e5, _e6, _run_table,
+from .run import (EXPERIMENTS, _EXPERIMENT_VALIDATORS, _e1, _e2, _e3, _e4, _e5, _e6, _e7,
+                  _run_table,
                   default_text, load_run, merge, read_toml, validate_run)
 from .sweep import _grid_leaves, _set_path, load_sweep
 from .task import (A_PATTERNS, FULL_KINDS, INIT_KINDS, MIN_DPS, SCHEDULE_KINDS, _gradient,

@@ -9,7 +9,7 @@ from importlib import resources
 from ._leaves import _choice, _err, _float, _int, _list, _table
 from .task import A_PATTERNS, _noise_stages, init_spec, problem_spec, schedule_spec
 
-EXPERIMENTS = ("e1", "e2", "e3", "e4", "e5", "e6")
+EXPERIMENTS = ("e1", "e2", "e3", "e4", "e5", "e6", "e7")
 
 
 def _run_table(v):
@@ -114,7 +114,28 @@ def _e6(v, p):
                               min_len=0)}
 
 
-_EXPERIMENT_VALIDATORS = {"e1": _e1, "e2": _e2, "e3": _e3, "e4": _e4, "e5": _e5, "e6": _e6}
+def _e7(v, p):
+    _table(v, p, {"chains", "teachers", "ps", "etas", "xs", "tol", "alpha"},
+           required=("chains",))
+    pos = lambda x, q: _float(x, q, 0.0, strict_lo=True)   # noqa: E731
+    return {"chains": _int(v["chains"], f"{p}.chains", 2, 100_000),
+            "teachers": _list(v.get("teachers", []), f"{p}.teachers",
+                              lambda x, q: _list(x, q, lambda y, r: _float(y, r), min_len=1),
+                              min_len=0),
+            "ps": _list(v.get("ps", [3, 8]), f"{p}.ps", lambda x, q: _int(x, q, 2, 10_000),
+                        min_len=1, unique=True),
+            "etas": _list(v.get("etas", [0.2]), f"{p}.etas", lambda x, q: _float(
+                x, q, 0.0, 2.0, strict_lo=True), min_len=1, unique=True),
+            "xs": sorted(_list(v.get("xs", [1.0, 2.0, 3.0, 4.0]), f"{p}.xs",
+                               lambda x, q: _float(x, q, 0.0, 12.0, strict_lo=True),
+                               min_len=1, unique=True)),
+            "tol": _float(v.get("tol", 0.25), f"{p}.tol", 0.0, 1.0, strict_lo=True,
+                          strict_hi=True),
+            "alpha": _float(v.get("alpha", 1e-6), f"{p}.alpha", 0.0, 0.5, strict_lo=True)}
+
+
+_EXPERIMENT_VALIDATORS = {"e1": _e1, "e2": _e2, "e3": _e3, "e4": _e4, "e5": _e5, "e6": _e6,
+                          "e7": _e7}
 
 
 def validate_run(v):

@@ -19,7 +19,8 @@ import importlib
 from ._common import Section
 
 MODULES = {"e1": "e1_landscape", "e2": "e2_spurious", "e3": "e3_success",
-           "e4": "e4_precision", "e5": "e5_scaling", "e6": "e6_paper"}
+           "e4": "e4_precision", "e5": "e5_scaling", "e6": "e6_paper",
+           "e7": "e7_escape"}
 
 __all__ = ["MODULES", "Section", "get", "run"]
 

@@ -42,6 +42,7 @@ Methods (all return the mean number of steps from the spurious minimum):
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -52,9 +53,16 @@ from ..problem import Problem
 from . import landscape
 from .constants import reduced_hessian
 
-__all__ = ["EscapeTimeTerms", "escape_time", "escape_time_terms", "METHODS", "saddle_factor"]
+__all__ = ["EscapeTimeTerms", "escape_time", "escape_time_terms", "METHODS", "saddle_factor",
+           "EscapeAssumptions", "assumptions", "X_MIN", "VOLUME_FRACTION_MAX",
+           "ETA_CURVATURE_MAX"]
 
 METHODS = ("saddle", "1d", "asymptotic", "separatrix", "no-volume")
+
+# Where "saddle" is claimed to hold (docs/theory.md, "Measured against predicted"):
+X_MIN = 2.0                 # Delta L / T: the barrier large against T (quadratic saddle)
+VOLUME_FRACTION_MAX = 0.5   # the volume term uses at most half of the saddle's curvature
+ETA_CURVATURE_MAX = 0.25    # eta x the largest curvature at the saddle (Langevin limit)
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,14 @@ def saddle_factor(H, steps=None) -> float:
     d = _krylov(H).shape[1]
     if steps is None:
         steps = (0.4, 0.2) if d <= 2 else (0.6, 0.45)
+    return _saddle_factor_cached(H.tobytes(), H.shape, tuple(float(h) for h in steps))
+
+
+@functools.lru_cache(maxsize=256)
+def _saddle_factor_cached(H_bytes, shape, steps):
+    # the 3-D solve takes seconds; a grid asks for the same H several times (every
+    # method of a point, the no-volume control at every temperature)
+    H = np.frombuffer(H_bytes, dtype=float).reshape(shape)
     h1, h2 = steps
     k1, k2 = _saddle_factor(H, h1), _saddle_factor(H, h2)
     r = (h1 / h2) ** 2
@@ -283,6 +299,53 @@ def _saddle_factor(H, step, widths=4.0, reach=2.0) -> float:
     cap = float(np.mean(flux[: max(2, len(flux) // 4)]))
     cap_trial = 2 * (2 * math.pi) ** (d / 2 - 1) * (-S) / math.sqrt(abs(np.linalg.det(Hk)))
     return cap_trial / cap
+
+
+@dataclass(frozen=True)
+class EscapeAssumptions:
+    """Whether the assumptions of ``method="saddle"`` hold at (problem, eta, sigma).
+
+    ``x = barrier / T`` (needs ``>= X_MIN``); ``volume_fraction = (p - 2) T / sin^2
+    theta_s / |S_0|`` with ``S_0`` the saddle's reduced curvature without the volume term
+    (``>= 1``: the volume term removes the saddle; needs ``<= VOLUME_FRACTION_MAX``: the
+    quadratic model at theta_s also ignores the slope ``-(p - 2) T cot theta_s`` that
+    moves V's maximum off theta_s); ``eta_curvature`` = eta times the largest eigenvalue of
+    the saddle Hessian (needs ``<= ETA_CURVATURE_MAX``: the discrete chain is close to the
+    diffusion).  ``reasons`` names every failed condition; ``holds`` = no reasons.
+    """
+
+    x: float
+    volume_fraction: float
+    eta_curvature: float
+    saddle: bool
+    reasons: tuple
+
+    @property
+    def holds(self) -> bool:
+        return not self.reasons
+
+
+def assumptions(problem, eta, sigma) -> EscapeAssumptions:
+    """The checks of :class:`EscapeAssumptions` (float64)."""
+    eta, sigma = _check(problem, eta, sigma, "saddle")
+    T = eta * sigma * sigma / 2
+    x = float(landscape.barrier(problem)) / T
+    vol = problem.p - 2
+    s0 = _curvature(problem, T, 0)
+    th_s = float(landscape.saddle_theta(problem))
+    frac = vol * T / math.sin(th_s) ** 2 / abs(s0) if s0 < 0 else math.inf
+    H = _saddle_hessian(problem, T, vol)
+    eta_curv = eta * float(np.abs(np.linalg.eigvalsh(H)).max())
+    reasons = []
+    if x < X_MIN * (1 - 1e-9):                          # x = 2 set through sigma rounds
+        reasons.append(f"Delta L / T = {x:.3g} < {X_MIN:g}")
+    if frac >= 1:
+        reasons.append("no saddle in V (the volume term removes it)")
+    elif frac > VOLUME_FRACTION_MAX:
+        reasons.append(f"volume fraction {frac:.3g} > {VOLUME_FRACTION_MAX:g}")
+    if eta_curv > ETA_CURVATURE_MAX:
+        reasons.append(f"eta x curvature = {eta_curv:.3g} > {ETA_CURVATURE_MAX:g}")
+    return EscapeAssumptions(x, frac, eta_curv, frac < 1, tuple(reasons))
 
 
 def escape_time_terms(problem, eta, sigma, method="saddle", dps=None) -> EscapeTimeTerms:
