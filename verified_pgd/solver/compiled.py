@@ -67,7 +67,7 @@ def run(cfg):
     a chain's path does not depend on it.  The kernel's per-chain output goes through the
     run-level bookkeeping (:meth:`~.bookkeeping.Outputs.absorb`)."""
     from .bookkeeping import Outputs, norm_bounds
-    from . import rng
+    from .sfc64 import seed_states
     if not available():
         raise ImportError(f"engine: 'compiled' needs numba ({_state['error']})")
     problem = cfg.problem
@@ -81,9 +81,10 @@ def run(cfg):
     step = cfg.chunk_size or M
     for c0 in range(0, M, step):
         c1 = min(M, c0 + step)
-        gens = rng.chain_generators(cfg.seed, cfg.first_chain + c0, cfg.first_chain + c1)
+        # the streams of rng.chain_generator, seeded in compiled code (bitwise the same state)
+        states = seed_states(cfg.seed, cfg.first_chain + c0, cfg.first_chain + c1)
         o = _state["kernel"].run_chains(
-            gens, cfg.W0[c0:c1], cfg.A0[c0:c1], problem.w_hat_star, problem.w_star, ast,
+            states, cfg.W0[c0:c1], cfg.A0[c0:c1], problem.w_hat_star, problem.w_star, ast,
             problem.s, sa_norm, segments, cfg.normalized, cfg.ball, cfg.batch, cfg.eps,
             cfg.divergence_bound, lo, hi, cfg.record_steps, cfg.record_states)
         states = {"w": o["hw"], "a": o["ha"]} if cfg.record_states else None
