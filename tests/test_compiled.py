@@ -189,3 +189,19 @@ def test_without_numba_auto_falls_back_to_numpy_with_one_warning(no_numba):
     assert first == ref
     with pytest.raises(ImportError, match="^engine: "):
         vp.pgd(PROB, W0, A0, sched, 0.05, engine="compiled", **kw)
+
+
+@pytest.mark.parametrize("p,k", [(1, 1), (2, 3), (3, 9), (8, 4)])
+def test_short_rows_and_unrolled_tails_follow_the_numpy_path(p, k):
+    # the kernel's reductions run four partial sums plus a tail: every p, k mod 4 and the
+    # rows shorter than one block of four are compared with the numpy engine
+    rs = np.random.default_rng(p * 10 + k)
+    prob = vp.Problem(rs.normal(size=p), rs.normal(size=k))
+    w0, a0 = rs.normal(size=(3, p)), rs.normal(size=(3, k))
+    kw = dict(seed=2, chains=3, record_every=25, record_states=True, normalized=p > 1)
+    sched = vp.Schedule([(0.1, 200)])
+    ref = vp.pgd(prob, w0, a0, sched, 0.02, engine="numpy", **kw)
+    got = vp.pgd(prob, w0, a0, sched, 0.02, engine="compiled", **kw)
+    for x, y in zip(_paths(got), _paths(ref)):
+        assert _relerr(x, y) <= 1e-12
+    np.testing.assert_array_equal(got.hit_step, ref.hit_step)

@@ -41,7 +41,8 @@ from .sfc64 import normal
 
 __all__ = ["run_chains", "draw_normals", "H_COEFFS"]
 
-H_COEFFS = np.ascontiguousarray(_H_COEFFS_F64[::-1])   # Horner order (highest power first)
+H_COEFFS = np.ascontiguousarray(_H_COEFFS_F64)   # of h / theta^3 in powers of theta^2, ascending
+assert H_COEFFS.shape == (12,)     # _h is written out for 12 terms
 _PI = math.pi
 # The bookkeeping's own rules, compiled from the same source (they use only <=, & and ~,
 # so they mean the same on scalars as on the numpy engines' arrays).
@@ -85,15 +86,24 @@ def _over_chains(kernel, M, *args):
             f.result()
 
 
-@njit(cache=True)
-def _h(theta, coeffs):
-    # h = sin - theta cos without cancellation: the same series / direct split as Float64.h
+@njit(cache=True, inline="always")
+def _h(theta, C):
+    """h = sin - theta cos without cancellation: the split of Float64.h (the 12-term series
+    for theta < 1, else sin and cos).  The series is evaluated by Estrin's scheme (pairs,
+    then powers t^2, t^4, t^8) rather than Horner's: a dependency chain of 7 operations
+    instead of 24; it differs from Float64.h's Horner sum in the last bits only."""
     if theta < 1.0:
-        t2 = theta * theta
-        acc = 0.0
-        for c in coeffs:
-            acc = acc * t2 + c
-        return acc * t2 * theta
+        t = theta * theta
+        t2 = t * t
+        t4 = t2 * t2
+        q0 = C[0] + C[1] * t
+        q1 = C[2] + C[3] * t
+        q2 = C[4] + C[5] * t
+        q3 = C[6] + C[7] * t
+        q4 = C[8] + C[9] * t
+        q5 = C[10] + C[11] * t
+        acc = ((q0 + q1 * t2) + (q2 + q3 * t2) * t4) + (q4 + q5 * t2) * (t4 * t4)
+        return acc * t * theta
     return math.sin(theta) - theta * math.cos(theta)
 
 
@@ -108,38 +118,138 @@ def _ndtr(x):
     return 1.0 - r if y > 0 else r
 
 
-@njit(cache=True)
-def _geometry(WS, AS, c, wst, ast, s, coeffs, w_hat, d, r):
-    """State row ``c`` of (WS, AS): fills w_hat, d = w_hat* - w_hat, r = |w| a - s a*;
-    returns (u, nd2, theta, delta, r1, aa) — formulas.geometry, the same evaluation order."""
+@njit(cache=True, inline="always")
+def _sumsq_row(X, c):
+    """sum of X[c, :]**2 in four interleaved partial sums (one fixed order for every
+    chain: a shorter dependency chain than one running sum, not fast-math)."""
+    n = X.shape[1]
+    n4 = n - (n & 3)
+    a0 = a1 = a2 = a3 = 0.0
+    for i in range(0, n4, 4):
+        x0 = X[c, i]
+        x1 = X[c, i + 1]
+        x2 = X[c, i + 2]
+        x3 = X[c, i + 3]
+        a0 += x0 * x0
+        a1 += x1 * x1
+        a2 += x2 * x2
+        a3 += x3 * x3
+    for i in range(n4, n):
+        x0 = X[c, i]
+        a0 += x0 * x0
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(cache=True, inline="always")
+def _retract(X, c, f):
+    """X[c, :] *= f; returns the new sum of squares (the order of _sumsq_row)."""
+    n = X.shape[1]
+    n4 = n - (n & 3)
+    a0 = a1 = a2 = a3 = 0.0
+    for i in range(0, n4, 4):
+        x0 = X[c, i] * f
+        x1 = X[c, i + 1] * f
+        x2 = X[c, i + 2] * f
+        x3 = X[c, i + 3] * f
+        X[c, i] = x0
+        X[c, i + 1] = x1
+        X[c, i + 2] = x2
+        X[c, i + 3] = x3
+        a0 += x0 * x0
+        a1 += x1 * x1
+        a2 += x2 * x2
+        a3 += x3 * x3
+    for i in range(n4, n):
+        x0 = X[c, i] * f
+        X[c, i] = x0
+        a0 += x0 * x0
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(cache=True, inline="always")
+def _geometry(WS, AS, c, uu, wst, ast, s, coeffs, w_hat, d, r):
+    """State row ``c`` of (WS, AS) with ``uu = |w|^2``: fills w_hat, d = w_hat* - w_hat and
+    r = |w| a - s a*; returns (u, nd2, theta, delta, r1, aa) — formulas.geometry.  The
+    reductions run as four interleaved partial sums (fixed order, see _sumsq_row)."""
     p = WS.shape[1]
     k = AS.shape[1]
-    uu = 0.0
-    for i in range(p):
-        x = WS[c, i]
-        uu += x * x
     u = math.sqrt(uu)
-    nd2 = 0.0
-    ne2 = 0.0
-    for i in range(p):
-        wh = WS[c, i] / u
-        w_hat[i] = wh
-        di = wst[i] - wh
-        ei = wst[i] + wh
-        d[i] = di
-        nd2 += di * di
-        ne2 += ei * ei
+    iu = 1.0 / u
+    n4 = p - (p & 3)
+    a0 = a1 = a2 = a3 = 0.0
+    b0 = b1 = b2 = b3 = 0.0
+    for i in range(0, n4, 4):
+        h0 = WS[c, i] * iu
+        h1 = WS[c, i + 1] * iu
+        h2 = WS[c, i + 2] * iu
+        h3 = WS[c, i + 3] * iu
+        w_hat[i] = h0
+        w_hat[i + 1] = h1
+        w_hat[i + 2] = h2
+        w_hat[i + 3] = h3
+        d0 = wst[i] - h0
+        d1 = wst[i + 1] - h1
+        d2 = wst[i + 2] - h2
+        d3 = wst[i + 3] - h3
+        d[i] = d0
+        d[i + 1] = d1
+        d[i + 2] = d2
+        d[i + 3] = d3
+        a0 += d0 * d0
+        a1 += d1 * d1
+        a2 += d2 * d2
+        a3 += d3 * d3
+        e0 = wst[i] + h0
+        e1 = wst[i + 1] + h1
+        e2 = wst[i + 2] + h2
+        e3 = wst[i + 3] + h3
+        b0 += e0 * e0
+        b1 += e1 * e1
+        b2 += e2 * e2
+        b3 += e3 * e3
+    for i in range(n4, p):
+        h0 = WS[c, i] * iu
+        w_hat[i] = h0
+        d0 = wst[i] - h0
+        d[i] = d0
+        a0 += d0 * d0
+        e0 = wst[i] + h0
+        b0 += e0 * e0
+    nd2 = (a0 + a1) + (a2 + a3)
+    ne2 = (b0 + b1) + (b2 + b3)
     theta = 2 * math.atan2(math.sqrt(nd2), math.sqrt(ne2))
     delta = (_PI / 2) * nd2 - _h(theta, coeffs)
-    r1 = 0.0
-    aa = 0.0
-    for j in range(k):
-        aj = AS[c, j]
-        rj = u * aj - s * ast[j]
-        r[j] = rj
-        r1 += rj
-        aa += aj * ast[j]
-    return u, nd2, theta, delta, r1, aa
+    k4 = k - (k & 3)
+    a0 = a1 = a2 = a3 = 0.0
+    b0 = b1 = b2 = b3 = 0.0
+    for j in range(0, k4, 4):
+        x0 = AS[c, j]
+        x1 = AS[c, j + 1]
+        x2 = AS[c, j + 2]
+        x3 = AS[c, j + 3]
+        r0 = u * x0 - s * ast[j]
+        r1_ = u * x1 - s * ast[j + 1]
+        r2 = u * x2 - s * ast[j + 2]
+        r3 = u * x3 - s * ast[j + 3]
+        r[j] = r0
+        r[j + 1] = r1_
+        r[j + 2] = r2
+        r[j + 3] = r3
+        a0 += r0
+        a1 += r1_
+        a2 += r2
+        a3 += r3
+        b0 += x0 * ast[j]
+        b1 += x1 * ast[j + 1]
+        b2 += x2 * ast[j + 2]
+        b3 += x3 * ast[j + 3]
+    for j in range(k4, k):
+        x0 = AS[c, j]
+        r0 = u * x0 - s * ast[j]
+        r[j] = r0
+        a0 += r0
+        b0 += x0 * ast[j]
+    return u, nd2, theta, delta, (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 
 
 @njit(cache=True)
@@ -216,7 +326,9 @@ def _chain(i, st, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
 
     The state lives in row ``c`` of WS (2, p) / AS (2, k), the previous state in row
     ``1 - c`` (a non-finite observation reverts to it); an update writes the other row and
-    flips ``c``: no copies and no array swaps (each swap costs reference counting)."""
+    flips ``c``: no copies and no array swaps (each swap costs reference counting).
+    ``uu[c]`` is |w|^2 of row c, computed by the loop that wrote the row (the update, or
+    the retraction), so the geometry does not pass over w again."""
     p = W.shape[1]
     k = A.shape[1]
     R = rec.shape[0]
@@ -228,16 +340,16 @@ def _chain(i, st, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
     for q in range(k):
         AS[0, q] = A[i, q]
     if normalized:
-        uu = 0.0
-        for q in range(p):
-            uu += WS[0, q] * WS[0, q]
-        u0 = math.sqrt(uu)
+        u0 = math.sqrt(_sumsq_row(WS, 0))
         for q in range(p):
             WS[0, q] = WS[0, q] / u0
     for q in range(p):
         WS[1, q] = WS[0, q]
     for q in range(k):
         AS[1, q] = AS[0, q]
+    uu0 = _sumsq_row(WS, 0)
+    uu_c = uu0                  # |w|^2 of the current row and of the previous one
+    uu_p = uu0
     c = 0
     w_hat = np.empty(p)
     d = np.empty(p)
@@ -264,13 +376,15 @@ def _chain(i, st, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
         fused = noisy and not ball and batch == 0
         nz = 0 if fused else (nrec if noisy else 0) + batch * k * p
         for t in range(seg_start[sg], seg_stop[sg]):
-            u, nd2, theta, delta, r1, aa = _geometry(WS, AS, c, wst, ast, s, coeffs, w_hat, d, r)
+            u, nd2, theta, delta, r1, aa = _geometry(WS, AS, c, uu_c, wst, ast, s, coeffs,
+                                                     w_hat, d, r)
             if jr < R and rec[jr] == t:
                 L, nr = _loss(u, s, delta, aa, r, r1)
                 if not (math.isfinite(theta) and math.isfinite(L) and math.isfinite(nr)):
                     # Book.observe: flagged at t, put back to state t - 1, frozen there
                     div_i = t
                     c = 1 - c
+                    uu_c = uu_p
                     frozen = True
                     break
                 if hit_i < 0 and _is_hit(theta, nr, eps, sa_norm):
@@ -289,38 +403,42 @@ def _chain(i, st, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
             elif not math.isfinite(theta):
                 div_i = t
                 c = 1 - c
+                uu_c = uu_p
                 frozen = True
                 break
             n = 1 - c
             for q in range(nz):
                 z[q], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+            # formulas.grad_and_geometry from the geometry (same evaluation order)
+            cu = u / two_pi
+            sd = s * delta
+            tang = -s * aa * (_PI - theta) / two_pi
+            radial = 0.0
+            half = nd2 / 2
             if batch > 0:
                 _minibatch_grad(WS[c], AS[c], w_star, ast, z, nrec if noisy else 0, batch,
                                 normalized, w_hat, g_w, g_a, relu)
             else:
-                # formulas.grad_and_geometry from the geometry (same evaluation order)
-                cu = u / two_pi
-                sd = s * delta
                 aMr = 0.0
                 for j in range(k):
                     mr = (_PI - 1) * r[j] + r1
-                    aMr += AS[c, j] * mr
                     g_a[j] = cu * (mr + sd * ast[j])
-                tang = -s * aa * (_PI - theta) / two_pi
-                radial = 0.0 if normalized else (aMr + sd * aa) / two_pi
-                half = nd2 / 2
-                for q in range(p):
-                    tv = d[q] + half * w_hat[q]
-                    g_w[q] = tang * tv if normalized else radial * w_hat[q] + tang * tv
+                    if not normalized:      # a running sum only where it is used
+                        aMr += AS[c, j] * mr
+                if not normalized:
+                    radial = (aMr + sd * aa) / two_pi
             uu = 0.0
             amax = -np.inf
             amin = np.inf
             anan = False
             if fused:
-                # w - eta (g_w + sigma xi), the numpy engine's order: (sigma xi + g) eta
+                # w - eta (g_w + sigma xi), the numpy engine's order: (sigma xi + g) eta;
+                # the gradient of the population loss is formed in the same pass
                 for q in range(p):
+                    tv = d[q] + half * w_hat[q]
+                    g = tang * tv if normalized else radial * w_hat[q] + tang * tv
                     xi, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-                    x = WS[c, q] - (sw * xi + g_w[q]) * eta
+                    x = WS[c, q] - (sw * xi + g) * eta
                     WS[n, q] = x
                     uu += x * x
                 for q in range(k):
@@ -330,10 +448,14 @@ def _chain(i, st, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
                     amax = max(amax, x)
                     amin = min(amin, x)
                     anan |= x != x
-            elif noisy:
+            else:
+                if batch == 0:
+                    for q in range(p):
+                        tv = d[q] + half * w_hat[q]
+                        g_w[q] = tang * tv if normalized else radial * w_hat[q] + tang * tv
                 fw = 1.0
                 fa = 1.0
-                if ball:
+                if noisy and ball:
                     nw = 0.0
                     for q in range(p):
                         nw += z[q] * z[q]
@@ -343,24 +465,19 @@ def _chain(i, st, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
                     fw = _ndtr(z[p + k]) ** (1.0 / p) / math.sqrt(nw)
                     fa = _ndtr(z[p + k + 1]) ** (1.0 / k) / math.sqrt(na)
                 for q in range(p):
-                    xi = z[q] * fw if ball else z[q]
-                    x = WS[c, q] - (sw * xi + g_w[q]) * eta
+                    if noisy:
+                        xi = z[q] * fw if ball else z[q]
+                        x = WS[c, q] - (sw * xi + g_w[q]) * eta
+                    else:
+                        x = WS[c, q] - eta * g_w[q]
                     WS[n, q] = x
                     uu += x * x
                 for q in range(k):
-                    ep = z[p + q] * fa if ball else z[p + q]
-                    x = AS[c, q] - (sa * ep + g_a[q]) * eta
-                    AS[n, q] = x
-                    amax = max(amax, x)
-                    amin = min(amin, x)
-                    anan |= x != x
-            else:
-                for q in range(p):
-                    x = WS[c, q] - eta * g_w[q]
-                    WS[n, q] = x
-                    uu += x * x
-                for q in range(k):
-                    x = AS[c, q] - eta * g_a[q]
+                    if noisy:
+                        ep = z[p + q] * fa if ball else z[p + q]
+                        x = AS[c, q] - (sa * ep + g_a[q]) * eta
+                    else:
+                        x = AS[c, q] - eta * g_a[q]
                     AS[n, q] = x
                     amax = max(amax, x)
                     amin = min(amin, x)
@@ -373,8 +490,10 @@ def _chain(i, st, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
                 frozen = True
                 break
             if normalized:
-                for q in range(p):
-                    WS[n, q] = WS[n, q] / un
+                # the retraction w / |w| (as a product with 1 / |w|), and |w|^2 of the result
+                uu = _retract(WS, n, 1.0 / un)
+            uu_p = uu_c
+            uu_c = uu
             c = n
         if frozen:
             break
@@ -382,13 +501,15 @@ def _chain(i, st, W, A, wst, w_star, ast, s, sa_norm, seg_start, seg_stop, seg_e
         t = T
     # Observe the final (or frozen) state at t and fill every record left with it: a frozen
     # chain stays where it is, as in the numpy engine.
-    u, nd2, theta, delta, r1, aa = _geometry(WS, AS, c, wst, ast, s, coeffs, w_hat, d, r)
+    u, nd2, theta, delta, r1, aa = _geometry(WS, AS, c, uu_c, wst, ast, s, coeffs, w_hat, d, r)
     L, nr = _loss(u, s, delta, aa, r, r1)
     if not frozen and not (math.isfinite(theta) and math.isfinite(L) and math.isfinite(nr)):
         div_i = t
         c = 1 - c
+        uu_c = uu_p
         frozen = True
-        u, nd2, theta, delta, r1, aa = _geometry(WS, AS, c, wst, ast, s, coeffs, w_hat, d, r)
+        u, nd2, theta, delta, r1, aa = _geometry(WS, AS, c, uu_c, wst, ast, s, coeffs, w_hat,
+                                                 d, r)
         L, nr = _loss(u, s, delta, aa, r, r1)
     if not frozen and hit_i < 0 and _is_hit(theta, nr, eps, sa_norm):
         hit_i = t
