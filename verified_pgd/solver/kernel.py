@@ -296,7 +296,7 @@ def _minibatch_grad(w, a, w_star, ast, Z, off, B, normalized, w_hat, g_w, g_a, r
             g_w[i] -= proj * w_hat[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _loss(u, s, delta, aa, r, r1):
     rr = 0.0
     for j in range(r.shape[0]):
@@ -304,7 +304,7 @@ def _loss(u, s, delta, aa, r, r1):
     return ((_PI - 1) * rr + r1 * r1 + 2 * u * s * delta * aa) / (4 * _PI), math.sqrt(rr)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _record(jr, i, c, L, theta, nr, sa_norm, WS, AS, rec_loss, rec_theta, rec_ae, rec_w,
             rec_a):
     rec_loss[jr, i] = L
