@@ -160,9 +160,8 @@ def test_engine_is_validated_at_the_boundary():
     with pytest.raises(ValueError, match="^engine: .*precision"):
         vp.pgd(PROB, W0[0], A0[0], vp.Schedule([(0.1, 2)]), 0.02, precision=20,
                engine="compiled")
-    with pytest.raises(ValueError, match="^engine: .*reduced"):
-        vp.pgd(PROB, W0[0], A0[0], vp.Schedule([(0.1, 2)]), 0.02, reduced=True,
-               engine="compiled")
+    red = vp.pgd(PROB, W0[0], A0[0], vp.Schedule([(0.1, 2)]), 0.02, reduced=True)
+    assert red.config["engine"] == "compiled"
     hp = vp.pgd(PROB, W0[0], A0[0], vp.Schedule([(0.1, 2)]), 0.02, precision=20)
     assert hp.config["engine"] == "numpy"
 
@@ -205,3 +204,67 @@ def test_short_rows_and_unrolled_tails_follow_the_numpy_path(p, k):
     for x, y in zip(_paths(got), _paths(ref)):
         assert _relerr(x, y) <= 1e-12
     np.testing.assert_array_equal(got.hit_step, ref.hit_step)
+
+
+@pytest.mark.parametrize("p,k,normalized,noise", [
+    (7, 5, True, "gaussian"), (7, 5, False, "ball"), (3, 4, True, "ball"),
+    (3, 4, False, "gaussian"), (2, 3, True, "gaussian"), (1, 2, False, "ball")])
+def test_compiled_reduced_follows_the_numpy_reduced_simulator_to_1e_12(p, k, normalized, noise):
+    # p = 1 (no perpendicular part), 2 (no chi-square rest), >= 3 (chi-square rest)
+    rs = np.random.default_rng(100 * p + k + 1)
+    prob = vp.Problem(rs.normal(size=p), rs.normal(size=k))
+    w0, a0 = rs.normal(size=(M, p)), rs.normal(size=(M, k))
+    kw = dict(seed=5, chains=M, normalized=normalized, noise=noise, reduced=True,
+              record_every=50, record_states=True)
+    # the free model with little noise (its chains pass near w = 0 less often, where
+    # any two roundings part)
+    sched = SCHED if normalized else vp.Schedule([(0.05, 600), (0.0, 400)])
+    ref = vp.pgd(prob, w0, a0, sched, 0.02, engine="numpy", **kw)
+    got = vp.pgd(prob, w0, a0, sched, 0.02, engine="compiled", **kw)
+    assert got.config["engine"] == "compiled" and ref.config["engine"] == "numpy"
+    for x, y in zip(_paths(got), _paths(ref)):
+        assert _relerr(x, y) <= 1e-12
+    assert np.max(np.abs(got.history.loss - ref.history.loss)) <= 1e-12 * ref.history.loss.max()
+    np.testing.assert_array_equal(got.hit_step, ref.hit_step)
+    np.testing.assert_array_equal(got.diverged_step, ref.diverged_step)
+    # negative control: other noise is seen
+    other = vp.pgd(prob, w0, a0, sched, 0.02, engine="compiled", **dict(kw, seed=6))
+    assert _relerr(other.history.w, ref.history.w) > 1e-3
+
+
+def test_compiled_reduced_hits_and_divergence_agree_and_are_bitwise_invariant():
+    prob = vp.Problem.default()
+    kw = dict(seed=1, chains=3, record_every=10, eps=1e-6, reduced=True)
+    sched = vp.Schedule([(1e-3, 50), (0.0, 2000)])
+    args = (prob, prob.w_star + 0.05, prob.a_star * 1.05, sched, 0.2)
+    ref = vp.pgd(*args, engine="numpy", **kw)
+    got = vp.pgd(*args, engine="compiled", **kw)
+    assert (ref.hit_step > 0).all()
+    np.testing.assert_array_equal(got.hit_step, ref.hit_step)
+    kw = dict(seed=9, chains=5, normalized=False, divergence_bound=50.0, record_every=3,
+              reduced=True, record_states=True)
+    sched = vp.Schedule([(3.0, 40)])
+    ref = vp.pgd(PROB, W0[0], A0[0], sched, 0.9, engine="numpy", **kw)
+    got = vp.pgd(PROB, W0[0], A0[0], sched, 0.9, engine="compiled", **kw)
+    assert ref.diverged.any()
+    np.testing.assert_array_equal(got.diverged_step, ref.diverged_step)
+    assert (got.hit_step[got.diverged] == -1).all() and np.all(np.isfinite(got.history.loss))
+    assert _relerr(got.w, ref.w) <= 1e-12 and _relerr(got.a, ref.a) <= 1e-12
+    # bitwise the same for any chunking, first_chain split and thread count
+    kw = dict(seed=3, noise="ball", record_every=40, record_states=True, reduced=True,
+              engine="compiled")
+    sched = vp.Schedule([(0.3, 200), (0.0, 50)])
+    full = vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, **kw)
+    for chunk in (1, 4):
+        _same(vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, chunk_size=chunk, **kw), full)
+    one = vp.pgd(PROB, W0[4], A0[4], sched, 0.05, chains=1, first_chain=4, **kw)
+    np.testing.assert_array_equal(one.history.a[:, 0], full.history.a[:, 4])
+    before = numba.get_num_threads()
+    try:
+        for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(n)
+            _same(vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, **kw), full)
+    finally:
+        numba.set_num_threads(before)
+    shifted = vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, first_chain=1, **kw)
+    assert not np.array_equal(shifted.a, full.a)

@@ -1,8 +1,8 @@
 """The compiled float64 engine (:mod:`verified_pgd.solver.kernel`) behind ``vp.pgd``, and the
 choice of engine: ``engine="auto" | "compiled" | "numpy"``.
 
-``auto`` is the compiled engine for float64 runs of the full simulator, the numpy engine
-otherwise (mpmath/arb, the reduced simulator).  numba is imported on first use; if it
+``auto`` is the compiled engine for float64 runs (the full simulator: :mod:`.kernel`; the
+reduced one: :mod:`.reduced_kernel`), the numpy engine otherwise (mpmath/arb).  numba is imported on first use; if it
 cannot be imported, ``auto`` falls back to the numpy engine with one RuntimeWarning per
 process (the two engines agree to rounding, see the kernel's docstring) and an explicit
 ``engine="compiled"`` is an error.  ``Result.config["engine"]`` records the engine that
@@ -38,12 +38,11 @@ def resolve_engine(engine, kind: str, reduced: bool) -> str:
         raise ValueError(f"engine: expected 'auto', 'compiled' or 'numpy', got {engine!r}")
     if engine == "numpy":
         return "numpy"
-    fits = kind == "float64" and not reduced
+    fits = kind == "float64"
     if engine == "compiled":
         if not fits:
-            what = "the reduced simulator" if reduced else f"precision {kind!r}"
-            raise ValueError(f"engine: the compiled engine runs the full float64 simulator "
-                             f"only, not {what}; use engine='numpy' or 'auto'")
+            raise ValueError(f"engine: the compiled engine runs float64 only, not precision "
+                             f"{kind!r}; use engine='numpy' or 'auto'")
         if not available():
             raise ImportError(f"engine: 'compiled' needs numba, which cannot be imported "
                               f"({_state['error']}); use engine='numpy' or 'auto'")
