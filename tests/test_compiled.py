@@ -66,6 +66,33 @@ def test_kernel_draws_numpys_stream_bitwise_and_advances_it():
     assert not np.array_equal(got[0], ref[1][:20000])
 
 
+@numba.njit
+def _chisquares(states, df, n):
+    out = np.empty((states.shape[0], n))
+    for i in range(states.shape[0]):
+        s0, s1, s2, s3 = states[i, 0], states[i, 1], states[i, 2], states[i, 3]
+        for j in range(n):
+            out[i, j], s0, s1, s2, s3 = sfc64.chisquare(df, s0, s1, s2, s3)
+        states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
+    return out
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 14, 1022])
+def test_compiled_chisquare_is_numpys_bitwise(df):
+    # df = 1: gamma shape 1/2 (the rejection sampler below 1); 2: the exponential
+    # ziggurat; >= 3: Marsaglia-Tsang on the normal sampler — the reduced simulator's
+    # chi-square(p - 2) stream
+    states = sfc64.seed_states([7, STREAM_TAG], 0, 16, (1,))
+    got = _chisquares(states, float(df), 5000)
+    gens = [reduced.chain_streams(7, i)[1] for i in range(16)]
+    ref = np.array([g.chisquare(df, 5000) for g in gens])
+    assert np.array_equal(got, ref)
+    assert np.array_equal(states, sfc64.states_of(gens))
+    # negative control: another df is another sequence
+    other = _chisquares(sfc64.seed_states([7, STREAM_TAG], 0, 16, (1,)), float(df + 1), 5000)
+    assert not np.array_equal(other, ref)
+
+
 @pytest.mark.parametrize("normalized", [True, False])
 @pytest.mark.parametrize("noise", ["gaussian", "ball"])
 @pytest.mark.parametrize("gradient", ["population", 3])

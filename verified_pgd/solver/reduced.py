@@ -189,15 +189,11 @@ def _start(normalized, x, y):
 
 
 def _chunk_compiled(cfg: RunConfig, out: Outputs, x, y, a, c0, c1, chi_df):
-    """:func:`_chunk` with the step loop compiled (:mod:`.reduced_kernel`): the same
-    streams, drawn by the same numpy calls in the same blocks."""
+    """:func:`_chunk` compiled (:mod:`.reduced_kernel`): the same streams, drawn in the
+    same order by compiled ports of numpy's samplers."""
     from . import reduced_kernel
-    p, k = cfg.problem.p, cfg.problem.k
-    n_normal = min(p, 2) + k + (2 if cfg.ball else 0)
-    gens = [chain_streams(cfg.seed, cfg.first_chain + i) for i in range(c0, c1)]
     w = _start(cfg.normalized, x, y)
-    return reduced_kernel.run_chunk(cfg, out, w[:, 0], w[:, 1], a, c0, c1, chi_df, gens,
-                                    _draw, lambda seg: _block_steps(seg, c1 - c0, n_normal))
+    return reduced_kernel.run_chunk(cfg, out, w[:, 0], w[:, 1], a, c0, c1, chi_df, STREAM_TAG)
 
 
 def _chunk(cfg: RunConfig, out: Outputs, x, y, a, c0, c1, chi_df):

@@ -2,10 +2,12 @@
 block of steps of every chain as a scalar loop on the 2-vector (x, y) and a, chains in
 parallel on numba's threads.
 
-Only the arithmetic and the bookkeeping are compiled.  The random numbers are the numpy
-engine's own blocks (``reduced._draw``: numpy's normal and chi-square samplers on the
-chains' streams), so both engines see identical noise by construction; the step is the
-numpy engine's formulas in its order (``formulas.grad_and_geometry`` on the 2-vector,
+The random numbers are the numpy engine's: each chain's two streams
+(``reduced.chain_streams``) are seeded by :func:`.sfc64.seed_states` and drawn by
+:mod:`.sfc64`'s ports of numpy's normal and chi-square samplers (bitwise numpy's, tested),
+per step in the numpy engine's order — the step's record of normals, then one chi-square
+variate — so both engines see identical noise; the step is the numpy engine's formulas
+in its order (``formulas.grad_and_geometry`` on the 2-vector,
 then the update of ``reduced._chunk``), so the paths agree to rounding (tested to 1e-12).
 A chain's path depends only on its own inputs and stream: bitwise the same for any
 number of chains, threads and chunk sizes.
@@ -25,6 +27,7 @@ from numba import njit
 
 from .bookkeeping import is_hit, step_ok
 from .kernel import H_COEFFS, _h, _ndtr, _over_chains
+from .sfc64 import chisquare, normal, seed_states
 
 __all__ = ["run_chunk"]
 
@@ -82,16 +85,17 @@ def _record(jr, i, theta, L, nr, sa_norm, x, y, a, rec_loss, rec_theta, rec_ae, 
 
 
 @njit(nogil=True, cache=True)
-def _block(c0, c1, X, Y, A, XP, YP, AP, Z, C, t0, t1, jr0, eta, sig_w, sig_a, noisy, nz,
-           ball, normalized, p, s, ast, sa_norm, eps, bound, lo, hi, rec, coeffs, rec_loss,
+def _block(c0, c1, X, Y, A, XP, YP, AP, SN, SC, chi_df, t0, t1, jr0, eta, sig_w, sig_a, noisy,
+           nz, ball, normalized, p, s, ast, sa_norm, eps, bound, lo, hi, rec, coeffs, rec_loss,
            rec_theta, rec_ae, rec_x, rec_y, rec_a, hit, div, frozen, step):
     """Steps t0 <= t < t1 of chains c0..c1-1 (``step`` False: only observe state t0, the
     final observation).  (X, Y, A) / (XP, YP, AP): current / previous states, updated in
-    place; Z (chains, steps, n) and C (chains, steps) the block's normals and chi-square
-    variates (C of width 0: none); ``jr0`` the index of the first record step >= t0."""
+    place; SN, SC (chains, 4) the SFC64 states of the chains' normal and chi-square
+    streams (advanced in place); ``jr0`` the index of the first record step >= t0."""
     k = A.shape[1]
     R = rec.shape[0]
-    has_chi = C.shape[1] > 0
+    has_chi = chi_df > 0
+    zs = np.empty(nz + k + (2 if ball else 0))
     r = np.empty(k)
     g_a = np.empty(k)
     a = np.empty(k)
@@ -107,6 +111,8 @@ def _block(c0, c1, X, Y, A, XP, YP, AP, Z, C, t0, t1, jr0, eta, sig_w, sig_a, no
             ap[q] = AP[i, q]
         fz = frozen[i]
         jr = jr0
+        n0, n1, n2, n3 = SN[i, 0], SN[i, 1], SN[i, 2], SN[i, 3]
+        h0, h1, h2, h3 = SC[i, 0], SC[i, 1], SC[i, 2], SC[i, 3]
         for t in range(t0, t1):
             rec_t = jr < R and rec[jr] == t
             if not fz:
@@ -159,19 +165,24 @@ def _block(c0, c1, X, Y, A, XP, YP, AP, Z, C, t0, t1, jr0, eta, sig_w, sig_a, no
                     g1 = radial * xh + g1
                     g2 = radial * yh + g2
                 if noisy:
-                    b = t - t0
-                    z1 = Z[i, b, 0]
-                    z2 = Z[i, b, 1] if nz == 2 else 0.0
-                    rest2 = C[i, b] if has_chi else 0.0
+                    # the step's normals (z1 [, z2], then k for a [, 2 for the radii]) and
+                    # its chi-square: the numpy engine's records, in its order
+                    for q in range(zs.shape[0]):
+                        zs[q], n0, n1, n2, n3 = normal(n0, n1, n2, n3)
+                    rest2 = 0.0
+                    if has_chi:
+                        rest2, h0, h1, h2, h3 = chisquare(chi_df, h0, h1, h2, h3)
+                    z1 = zs[0]
+                    z2 = zs[1] if nz == 2 else 0.0
                     rho_w = 1.0
                     rho_a = 1.0
                     if ball:
-                        rho_w = _ndtr(Z[i, b, nz + k]) ** (1.0 / p) / math.sqrt(
+                        rho_w = _ndtr(zs[nz + k]) ** (1.0 / p) / math.sqrt(
                             z1 * z1 + z2 * z2 + rest2)
                         na = 0.0
                         for q in range(k):
-                            na += Z[i, b, nz + q] * Z[i, b, nz + q]
-                        rho_a = _ndtr(Z[i, b, nz + k + 1]) ** (1.0 / k) / math.sqrt(na)
+                            na += zs[nz + q] * zs[nz + q]
+                        rho_a = _ndtr(zs[nz + k + 1]) ** (1.0 / k) / math.sqrt(na)
                     sw = sig_w * rho_w
                     xn = x - eta * (g1 + sw * z1)
                     y_in = y - eta * (g2 + sw * z2)
@@ -182,7 +193,7 @@ def _block(c0, c1, X, Y, A, XP, YP, AP, Z, C, t0, t1, jr0, eta, sig_w, sig_a, no
                         yn = y_in
                     sa_ = sig_a * rho_a if ball else sig_a
                     for q in range(k):
-                        an[q] = a[q] - eta * (g_a[q] + sa_ * Z[i, b, nz + q])
+                        an[q] = a[q] - eta * (g_a[q] + sa_ * zs[nz + q])
                 else:
                     xn = x - eta * g1
                     yn = y - eta * g2
@@ -225,13 +236,16 @@ def _block(c0, c1, X, Y, A, XP, YP, AP, Z, C, t0, t1, jr0, eta, sig_w, sig_a, no
             A[i, q] = a[q]
             AP[i, q] = ap[q]
         frozen[i] = fz
+        SN[i, 0], SN[i, 1], SN[i, 2], SN[i, 3] = n0, n1, n2, n3
+        SC[i, 0], SC[i, 1], SC[i, 2], SC[i, 3] = h0, h1, h2, h3
 
 
-def run_chunk(cfg, out, x, y, a, c0, c1, chi_df, gens, draw, block_steps):
+def run_chunk(cfg, out, x, y, a, c0, c1, chi_df, stream_tag):
     """Chains c0..c1-1 of the reduced run ``cfg`` from (x, y, a) (already normalized with
-    the numpy engine's arithmetic); ``gens`` their streams, ``draw`` the numpy engine's
-    block sampler, ``block_steps(seg)`` its block length.  Fills ``out`` (Outputs) for
-    these chains and returns the final ((Mc, 2) w, (Mc, k) a)."""
+    the numpy engine's arithmetic); their streams are
+    ``SFC64(SeedSequence([seed, stream_tag], spawn_key=(i, 0 | 1)))`` (normals | chi-square,
+    ``reduced.chain_streams``), seeded and drawn in compiled code.  Fills ``out``
+    (Outputs) for these chains and returns the final ((Mc, 2) w, (Mc, k) a)."""
     problem = cfg.problem
     p, k = problem.p, problem.k
     Mc = c1 - c0
@@ -241,10 +255,12 @@ def run_chunk(cfg, out, x, y, a, c0, c1, chi_df, gens, draw, block_steps):
     from .bookkeeping import norm_bounds
     lo, hi = norm_bounds(cfg)
     nz = min(p, 2)
-    n_normal = nz + k + (2 if cfg.ball else 0)
     X, Y = np.ascontiguousarray(x, np.float64), np.ascontiguousarray(y, np.float64)
     A = np.array(a, dtype=np.float64, order="C")
     XP, YP, AP = X.copy(), Y.copy(), A.copy()
+    first = cfg.first_chain
+    SN = seed_states([cfg.seed, stream_tag], first + c0, first + c1, (0,))
+    SC = seed_states([cfg.seed, stream_tag], first + c0, first + c1, (1,))
     rec = np.asarray(cfg.record_steps, np.int64)
     R = len(rec)
     keep = R if cfg.record_states else 0
@@ -253,10 +269,9 @@ def run_chunk(cfg, out, x, y, a, c0, c1, chi_df, gens, draw, block_steps):
     hit = np.full(Mc, -1, np.int64)
     div = np.full(Mc, -1, np.int64)
     frozen = np.zeros(Mc, np.bool_)
-    no_z, no_c = np.empty((Mc, 0, n_normal)), np.empty((Mc, 0))
 
-    def run(Z, C, t0, t1, eta, sw, sa, noisy, step):
-        _over_chains(_block, Mc, X, Y, A, XP, YP, AP, Z, C, t0, t1,
+    def run(t0, t1, eta, sw, sa, noisy, step):
+        _over_chains(_block, Mc, X, Y, A, XP, YP, AP, SN, SC, float(chi_df), t0, t1,
                      int(np.searchsorted(rec, t0)), float(eta), float(sw), float(sa),
                      bool(noisy), nz, bool(cfg.ball), bool(cfg.normalized), p, s, ast,
                      sa_norm, float(cfg.eps), float(cfg.divergence_bound), float(lo),
@@ -264,16 +279,9 @@ def run_chunk(cfg, out, x, y, a, c0, c1, chi_df, gens, draw, block_steps):
                      rec_a, hit, div, frozen, step)
 
     for seg in cfg.segments:
-        block = block_steps(seg)
-        for b0 in range(seg.start, seg.stop, block):
-            b1 = min(seg.stop, b0 + block)
-            Z, C = no_z, no_c
-            if seg.noisy:
-                Z, C = draw(gens, b1 - b0, n_normal, chi_df)
-                C = no_c if C is None else C
-            run(Z, C, b0, b1, seg.eta, seg.sigma_w, seg.sigma_a, seg.noisy, True)
+        run(seg.start, seg.stop, seg.eta, seg.sigma_w, seg.sigma_a, seg.noisy, True)
     T = cfg.total_steps
-    run(no_z, no_c, T, T + 1, 1.0, 0.0, 0.0, False, False)
+    run(T, T + 1, 1.0, 0.0, 0.0, False, False)
     states = None
     if cfg.record_states:
         states = {"x": rec_x[..., None], "y": rec_y[..., None], "a": rec_a}

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from numba.np.random._constants import (fi_double, ki_double, wi_double,
+from numba.np.random._constants import (fe_double, fi_double, ke_double, ki_double,
+                                        we_double, wi_double, ziggurat_exp_r,
                                         ziggurat_nor_inv_r, ziggurat_nor_r)
 
-__all__ = ["seed_states", "normal", "next_uint64", "entropy_words", "states_of"]
+__all__ = ["seed_states", "normal", "chisquare", "next_uint64", "entropy_words",
+           "states_of"]
 
 _U = np.uint64
 _M32 = _U(0xFFFFFFFF)
@@ -44,6 +46,9 @@ _TO_DOUBLE = 1.0 / 9007199254740992.0
 _WI = np.ascontiguousarray(wi_double, np.float64)
 _KI = np.ascontiguousarray(ki_double, np.uint64)
 _FI = np.ascontiguousarray(fi_double, np.float64)
+_WE = np.ascontiguousarray(we_double, np.float64)
+_KE = np.ascontiguousarray(ke_double, np.uint64)
+_FE = np.ascontiguousarray(fe_double, np.float64)
 
 
 def entropy_words(x) -> np.ndarray:
@@ -209,3 +214,66 @@ def normal(s0, s1, s2, s3):
             if ((_FI[idx - _ONE] - _FI[idx]) * (np.float64(b >> _S11) * _TO_DOUBLE)
                     + _FI[idx]) < np.exp(-0.5 * x * x):
                 return x, s0, s1, s2, s3
+
+
+@njit(cache=True, inline="always")
+def _next_double(s0, s1, s2, s3):
+    b, s0, s1, s2, s3 = next_uint64(s0, s1, s2, s3)
+    return np.float64(b >> _S11) * _TO_DOUBLE, s0, s1, s2, s3
+
+
+@njit(cache=True)
+def exponential(s0, s1, s2, s3):
+    """numpy's ``random_standard_exponential`` (ziggurat): ``(x, s0, s1, s2, s3)``."""
+    while True:
+        ri, s0, s1, s2, s3 = next_uint64(s0, s1, s2, s3)
+        ri = ri >> _U(3)
+        idx = ri & _FF
+        ri = ri >> _S8
+        x = np.float64(np.int64(ri)) * _WE[idx]       # ri < 2**53: exact
+        if ri < _KE[idx]:
+            return x, s0, s1, s2, s3
+        u, s0, s1, s2, s3 = _next_double(s0, s1, s2, s3)
+        if idx == _U(0):
+            return ziggurat_exp_r - np.log1p(-u), s0, s1, s2, s3
+        if (_FE[idx - _ONE] - _FE[idx]) * u + _FE[idx] < np.exp(-x):
+            return x, s0, s1, s2, s3
+
+
+@njit(cache=True)
+def chisquare(df, s0, s1, s2, s3):
+    """numpy's ``random_chisquare``: ``2 random_standard_gamma(df / 2)`` (Marsaglia–Tsang
+    for shape >= 1, the exponential for shape = 1, Johnk-style rejection below 1)."""
+    shape = df / 2.0
+    if shape == 1.0:
+        x, s0, s1, s2, s3 = exponential(s0, s1, s2, s3)
+        return 2.0 * x, s0, s1, s2, s3
+    if shape == 0.0:
+        return 0.0, s0, s1, s2, s3
+    if shape < 1.0:
+        while True:
+            U, s0, s1, s2, s3 = _next_double(s0, s1, s2, s3)
+            V, s0, s1, s2, s3 = exponential(s0, s1, s2, s3)
+            if U <= 1.0 - shape:
+                X = U ** (1.0 / shape)
+                if X <= V:
+                    return 2.0 * X, s0, s1, s2, s3
+            else:
+                Y = -np.log((1 - U) / shape)
+                X = (1.0 - shape + shape * Y) ** (1.0 / shape)
+                if X <= V + Y:
+                    return 2.0 * X, s0, s1, s2, s3
+    b = shape - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9 * b)
+    while True:
+        while True:
+            X, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+            V = 1.0 + c * X
+            if V > 0.0:
+                break
+        V = V * V * V
+        U, s0, s1, s2, s3 = _next_double(s0, s1, s2, s3)
+        if U < 1.0 - 0.0331 * (X * X) * (X * X):
+            return 2.0 * (b * V), s0, s1, s2, s3
+        if np.log(U) < 0.5 * X * X + b * (1.0 - V + np.log(V)):
+            return 2.0 * (b * V), s0, s1, s2, s3
