@@ -8,20 +8,27 @@ per-step synchronisation.  Threads from Python rather than ``prange``: a ``paral
 kernel took twice as long to compile (measured 57 s vs 25 s cold on the loaded 2-core
 machine) for the same run time, since the chains share nothing.
 
-Same noise as the numpy engine: chain ``i`` draws from its own ``Generator(SFC64(...))``
-(:mod:`verified_pgd.rng`) in the same order — per step the noise record (``p + k``
-normals, ``+ 2`` with ball noise), then the mini-batch ``B k p`` normals, steps in order.
-The kernel calls numba's port of numpy's ziggurat normal sampler
-(``numba.np.random.distributions.random_standard_normal``) on the chain's own bit
-generator state, so it consumes exactly numpy's stream (tested bitwise).  The state
-address and the bit generator's C function pointers are run-time arguments (never baked
-into the code), so the on-disk cache (``cache=True``) is valid in every process.
+Same noise as the numpy engine: chain ``i`` draws the stream of its own
+``Generator(SFC64(SeedSequence(seed, spawn_key=(i,))))`` (:mod:`verified_pgd.rng`) in the
+same order — per step the noise record (``p + k`` normals, ``+ 2`` with ball noise), then
+the mini-batch ``B k p`` normals, steps in order.  The stream is seeded and drawn in
+compiled code (:mod:`.sfc64`: numpy's SeedSequence/SFC64 seeding and its ziggurat normal
+sampler, the generator state in registers; bitwise numpy's, tested), so no Python
+Generator is built per chain.  Gaussian noise with the population gradient is drawn
+inside the update pass (p normals for w, then k for a), otherwise the step's record first.
+
+Per step (see docs/performance.md, "Cost model of the compiled engine"): the state is
+row ``c`` of (2, p) / (2, k) arrays and the previous state the other row (a revert flips
+``c``); |w|^2 of a row comes from the loop that wrote it; the geometry and retraction
+reductions are four interleaved partial sums; the loss is computed at record steps only.
 
 Reproducibility: a chain's path depends only on its own inputs and stream, and the kernel
-is compiled without fast-math (no reassociation), so it is bitwise the same for any number
-of chains, threads and chunk sizes.  Against the numpy engine it agrees to rounding only:
-the reductions run in another order (a sequential loop vs numpy's pairwise sums) and
-``Phi`` of ball noise uses libm's erf/erfc instead of scipy's.
+is compiled without fast-math (no reassociation: every sum runs in the order written), so
+it is bitwise the same for any number of chains, threads and chunk sizes.  Against the
+numpy engine it agrees to rounding only: the reductions run in another fixed order (four
+interleaved partial sums or a running sum vs numpy's pairwise sums), w/|w| is a product
+with 1/|w|, the h series is summed by Estrin's scheme, and ``Phi`` of ball noise uses
+libm's erf/erfc instead of scipy's.
 
 Imported only by :mod:`verified_pgd.solver.compiled` (the engine), which imports numba
 lazily so that the numpy engine works where numba is missing.
@@ -42,7 +49,8 @@ from .sfc64 import normal
 __all__ = ["run_chains", "draw_normals", "H_COEFFS"]
 
 H_COEFFS = np.ascontiguousarray(_H_COEFFS_F64)   # of h / theta^3 in powers of theta^2, ascending
-assert H_COEFFS.shape == (12,)     # _h is written out for 12 terms
+if H_COEFFS.shape != (12,):    # _h is written out for 12 terms
+    raise ImportError("kernel: _h expects the 12 series coefficients of backends.Float64.h")
 _PI = math.pi
 # The bookkeeping's own rules, compiled from the same source (they use only <=, & and ~,
 # so they mean the same on scalars as on the numpy engines' arrays).
