@@ -47,7 +47,8 @@ def test_seeded_states_are_numpys_sfc64_states_bitwise():
         ref = sfc64.states_of([reduced.chain_streams(7, i)[j] for i in range(40)])
         assert np.array_equal(got, ref)
     # negative control: a neighbouring seed gives other states
-    assert not np.array_equal(sfc64.seed_states(1, 0, 5), sfc64.states_of(rng.chain_generators(0, 0, 5)))
+    assert not np.array_equal(sfc64.seed_states(1, 0, 5),
+                              sfc64.states_of(rng.chain_generators(0, 0, 5)))
 
 
 def test_kernel_draws_numpys_stream_bitwise_and_advances_it():
