@@ -74,9 +74,9 @@ def pgd(problem, w0, a0, schedule, eta=None, seed=0, chains=1, normalized=True,
         ``if __name__ == "__main__":`` guard.
     engine : "auto" | "compiled" | "numpy"
         Float64 arithmetic: the compiled numba kernel (:mod:`verified_pgd.solver.compiled`)
-        or the numpy engine (the readable reference).  "auto": compiled for float64 runs of
-        the full simulator (numpy, with one warning, where numba cannot be imported),
-        numpy otherwise.  Same noise; paths agree to rounding; each engine is bitwise
+        or the numpy engine (the readable reference).  "auto": compiled for float64 runs
+        (full and reduced simulator; numpy, with one warning, where numba cannot be
+        imported), numpy otherwise.  Same noise; paths agree to rounding; each engine is bitwise
         reproducible on its own.  ``Result.config["engine"]`` records the one that ran.
 
     Returns

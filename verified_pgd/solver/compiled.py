@@ -1,8 +1,8 @@
 """The compiled float64 engine (:mod:`verified_pgd.solver.kernel`) behind ``vp.pgd``, and the
 choice of engine: ``engine="auto" | "compiled" | "numpy"``.
 
-``auto`` is the compiled engine for float64 runs of the full simulator, the numpy engine
-otherwise (mpmath/arb, the reduced simulator).  numba is imported on first use; if it
+``auto`` is the compiled engine for float64 runs (the full simulator: :mod:`.kernel`; the
+reduced one: :mod:`.reduced_kernel`), the numpy engine otherwise (mpmath/arb).  numba is imported on first use; if it
 cannot be imported, ``auto`` falls back to the numpy engine with one RuntimeWarning per
 process (the two engines agree to rounding, see the kernel's docstring) and an explicit
 ``engine="compiled"`` is an error.  ``Result.config["engine"]`` records the engine that
@@ -38,12 +38,11 @@ def resolve_engine(engine, kind: str, reduced: bool) -> str:
         raise ValueError(f"engine: expected 'auto', 'compiled' or 'numpy', got {engine!r}")
     if engine == "numpy":
         return "numpy"
-    fits = kind == "float64" and not reduced
+    fits = kind == "float64"
     if engine == "compiled":
         if not fits:
-            what = "the reduced simulator" if reduced else f"precision {kind!r}"
-            raise ValueError(f"engine: the compiled engine runs the full float64 simulator "
-                             f"only, not {what}; use engine='numpy' or 'auto'")
+            raise ValueError(f"engine: the compiled engine runs float64 only, not precision "
+                             f"{kind!r}; use engine='numpy' or 'auto'")
         if not available():
             raise ImportError(f"engine: 'compiled' needs numba, which cannot be imported "
                               f"({_state['error']}); use engine='numpy' or 'auto'")
@@ -67,7 +66,7 @@ def run(cfg):
     a chain's path does not depend on it.  The kernel's per-chain output goes through the
     run-level bookkeeping (:meth:`~.bookkeeping.Outputs.absorb`)."""
     from .bookkeeping import Outputs, norm_bounds
-    from . import rng
+    from .sfc64 import seed_states
     if not available():
         raise ImportError(f"engine: 'compiled' needs numba ({_state['error']})")
     problem = cfg.problem
@@ -81,9 +80,10 @@ def run(cfg):
     step = cfg.chunk_size or M
     for c0 in range(0, M, step):
         c1 = min(M, c0 + step)
-        gens = rng.chain_generators(cfg.seed, cfg.first_chain + c0, cfg.first_chain + c1)
+        # the streams of rng.chain_generator, seeded in compiled code (bitwise the same state)
+        states = seed_states(cfg.seed, cfg.first_chain + c0, cfg.first_chain + c1)
         o = _state["kernel"].run_chains(
-            gens, cfg.W0[c0:c1], cfg.A0[c0:c1], problem.w_hat_star, problem.w_star, ast,
+            states, cfg.W0[c0:c1], cfg.A0[c0:c1], problem.w_hat_star, problem.w_star, ast,
             problem.s, sa_norm, segments, cfg.normalized, cfg.ball, cfg.batch, cfg.eps,
             cfg.divergence_bound, lo, hi, cfg.record_steps, cfg.record_states)
         states = {"w": o["hw"], "a": o["ha"]} if cfg.record_states else None

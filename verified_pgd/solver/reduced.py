@@ -110,8 +110,9 @@ def run(cfg: RunConfig, _chi_df=None):
     X, Y, A = np.empty(M), np.empty(M), np.empty((M, k))
     for start in range(0, M, chunk_size):
         stop = min(M, start + chunk_size)
-        w, A[start:stop] = _chunk(cfg, out, x0[start:stop].copy(), y0[start:stop].copy(),
-                                  A0[start:stop].copy(), start, stop, chi_df)
+        chunk = _chunk_compiled if cfg.engine == "compiled" else _chunk
+        w, A[start:stop] = chunk(cfg, out, x0[start:stop].copy(), y0[start:stop].copy(),
+                                 A0[start:stop].copy(), start, stop, chi_df)
         X[start:stop], Y[start:stop] = w[:, 0], w[:, 1]
     hw = None
     if cfg.record_states:
@@ -175,6 +176,26 @@ def _select(mask, prev, state):
     return tuple(np.where(keep, p_, s_) for p_, s_ in zip(prev, state))
 
 
+def _block_steps(seg, Mc, n_normal):
+    """Steps per block of drawn normals (a speed knob only: the samplers keep no state)."""
+    return max(1, min(_BLOCK_STEPS, _BLOCK_BYTES // max(1, 8 * Mc * (n_normal + 1))))
+
+
+def _start(normalized, x, y):
+    w = np.stack([x, y], axis=-1)
+    if normalized:
+        w = w / np.sqrt((w * w).sum(-1))[:, None]
+    return w
+
+
+def _chunk_compiled(cfg: RunConfig, out: Outputs, x, y, a, c0, c1, chi_df):
+    """:func:`_chunk` compiled (:mod:`.reduced_kernel`): the same streams, drawn in the
+    same order by compiled ports of numpy's samplers."""
+    from . import reduced_kernel
+    w = _start(cfg.normalized, x, y)
+    return reduced_kernel.run_chunk(cfg, out, w[:, 0], w[:, 1], a, c0, c1, chi_df, STREAM_TAG)
+
+
 def _chunk(cfg: RunConfig, out: Outputs, x, y, a, c0, c1, chi_df):
     problem = cfg.problem
     p, k = problem.p, problem.k
@@ -186,9 +207,7 @@ def _chunk(cfg: RunConfig, out: Outputs, x, y, a, c0, c1, chi_df):
     gens = [chain_streams(cfg.seed, f0 + i) for i in range(c0, c1)]
     nz = min(p, 2)                                   # frame coordinates z1 (, z2)
     n_normal = nz + k + (2 if ball else 0)
-    w = np.stack([x, y], axis=-1)
-    if normalized:
-        w = w / np.sqrt((w * w).sum(-1))[:, None]
+    w = _start(normalized, x, y)
 
     def evaluate(state):
         w, a = state
@@ -201,7 +220,7 @@ def _chunk(cfg: RunConfig, out: Outputs, x, y, a, c0, c1, chi_df):
     with np.errstate(all="ignore"):
         for seg in cfg.segments:
             eta, sigma_w, sigma_a, noisy = seg.eta, seg.sigma_w, seg.sigma_a, seg.noisy
-            block = max(1, min(_BLOCK_STEPS, _BLOCK_BYTES // max(1, 8 * Mc * (n_normal + 1))))
+            block = _block_steps(seg, Mc, n_normal)
             for b0 in range(seg.start, seg.stop, block):
                 b1 = min(seg.stop, b0 + block)
                 if noisy:
