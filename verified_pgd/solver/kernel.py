@@ -584,3 +584,14 @@ def run_chains(states, W0, A0, w_hat_star, w_star, a_star, s, sa_norm, segments,
     if not record_states:
         del out["hw"], out["ha"]
     return out
+
+
+def _refresh_cache():
+    # numba does not see edits of sfc64/bookkeeping/backends (kernel_cache's docstring)
+    import sys
+    from .. import backends
+    from . import bookkeeping, kernel_cache, sfc64
+    kernel_cache.refresh([sys.modules[__name__], sfc64], [bookkeeping, backends])
+
+
+_refresh_cache()

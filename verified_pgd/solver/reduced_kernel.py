@@ -287,3 +287,14 @@ def run_chunk(cfg, out, x, y, a, c0, c1, chi_df, stream_tag):
         states = {"x": rec_x[..., None], "y": rec_y[..., None], "a": rec_a}
     out.absorb(c0, c1, hit, div, rec_loss, rec_theta, rec_ae, states)
     return np.stack([X, Y], axis=-1), A
+
+
+def _refresh_cache():
+    # numba does not see edits of kernel/sfc64/bookkeeping (kernel_cache's docstring)
+    import sys
+    from .. import backends
+    from . import bookkeeping, kernel, kernel_cache, sfc64
+    kernel_cache.refresh([sys.modules[__name__]], [kernel, sfc64, bookkeeping, backends])
+
+
+_refresh_cache()
