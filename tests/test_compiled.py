@@ -28,6 +28,16 @@ def _relerr(x, y):
     """Largest normwise relative difference over the last axis."""
     return float(np.max(np.linalg.norm(x - y, axis=-1) / np.linalg.norm(y, axis=-1)))
 
+def _assert_paths_agree(got, ref):
+    """Recorded paths within 1e-12 relative, the same hit and divergence steps."""
+    for x, y in zip(_paths(got), _paths(ref)):
+        assert _relerr(x, y) <= 1e-12
+    # the loss is ~|r|^2: near the optimum its relative error is that of r squared over
+    # |r|, so it is compared on the scale of the run's losses
+    assert np.max(np.abs(got.history.loss - ref.history.loss)) <= 1e-12 * ref.history.loss.max()
+    np.testing.assert_array_equal(got.hit_step, ref.hit_step)
+    np.testing.assert_array_equal(got.diverged_step, ref.diverged_step)
+
 
 def _paths(res):
     return res.history.w, res.history.a
@@ -106,14 +116,8 @@ def test_compiled_follows_the_numpy_path_to_1e_12(normalized, noise, gradient):
     # generic points: |w| stays away from 0 (near w = 0 the free model is not well
     # conditioned and any two roundings part)
     assert np.min(np.linalg.norm(ref.history.w, axis=-1)) > 0.2
-    for x, y in zip(_paths(got), _paths(ref)):
-        assert _relerr(x, y) <= 1e-12
+    _assert_paths_agree(got, ref)
     assert _relerr(got.w, ref.w) <= 1e-12 and _relerr(got.a, ref.a) <= 1e-12
-    # the loss is ~|r|^2: near the optimum its relative error is that of r squared over
-    # |r|, so it is compared on the scale of the run's losses
-    assert np.max(np.abs(got.history.loss - ref.history.loss)) <= 1e-12 * ref.history.loss.max()
-    np.testing.assert_array_equal(got.diverged_step, ref.diverged_step)
-    np.testing.assert_array_equal(got.hit_step, ref.hit_step)
     # negative control: the same comparison rejects a run on other noise
     other = vp.pgd(PROB, W0, A0, SCHED, 0.02, engine="compiled", **dict(kw, seed=6))
     assert _relerr(other.history.w, ref.history.w) > 1e-3
@@ -250,11 +254,7 @@ def test_compiled_reduced_follows_the_numpy_reduced_simulator_to_1e_12(p, k, nor
     ref = vp.pgd(prob, w0, a0, sched, 0.02, engine="numpy", **kw)
     got = vp.pgd(prob, w0, a0, sched, 0.02, engine="compiled", **kw)
     assert got.config["engine"] == "compiled" and ref.config["engine"] == "numpy"
-    for x, y in zip(_paths(got), _paths(ref)):
-        assert _relerr(x, y) <= 1e-12
-    assert np.max(np.abs(got.history.loss - ref.history.loss)) <= 1e-12 * ref.history.loss.max()
-    np.testing.assert_array_equal(got.hit_step, ref.hit_step)
-    np.testing.assert_array_equal(got.diverged_step, ref.diverged_step)
+    _assert_paths_agree(got, ref)
     # negative control: other noise is seen
     other = vp.pgd(prob, w0, a0, sched, 0.02, engine="compiled", **dict(kw, seed=6))
     assert _relerr(other.history.w, ref.history.w) > 1e-3
