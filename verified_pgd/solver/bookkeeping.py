@@ -32,7 +32,7 @@ import numpy as np
 # RunConfig appears in annotations only (strings under `from __future__ import annotations`):
 # importing solver.config here would close the cycle config -> compiled (engine choice) ->
 # kernel -> bookkeeping -> config (tests/test_architecture.py).
-from .result import History, Result
+from .result import HandOver, History, Result
 
 __all__ = ["is_hit", "step_ok", "norm_bounds", "Observation", "Outputs", "Book"]
 
@@ -116,15 +116,16 @@ class Outputs:
 
     def result(self, w, a, exact=None, history_states=None) -> Result:
         """The Result; ``history_states`` overrides the recorded states (a lifted w)."""
-        st = dict(self.states)
+        # this object allocated its arrays and is dropped after the call: hand them over
+        st = {name: HandOver(v) for name, v in self.states.items()}
         if history_states:
             st.update(history_states)
-        hist = History(step=self.cfg.record_steps, loss=self.loss, theta=self.theta,
-                       a_error=self.a_error, w=st.get("w"), a=st.get("a"),
-                       w_rad=st.get("w_rad"), a_rad=st.get("a_rad"))
-        return Result(w=w, a=a, history=hist, hit_step=self.hit, diverged=self.div >= 0,
-                      diverged_step=self.div, seed=self.cfg.seed, config=self.cfg.to_dict(),
-                      exact=exact)
+        hist = History(step=self.cfg.record_steps, loss=HandOver(self.loss),
+                       theta=HandOver(self.theta), a_error=HandOver(self.a_error),
+                       w=st.get("w"), a=st.get("a"), w_rad=st.get("w_rad"), a_rad=st.get("a_rad"))
+        return Result(w=w, a=a, history=hist, hit_step=HandOver(self.hit),
+                      diverged=HandOver(self.div >= 0), diverged_step=HandOver(self.div),
+                      seed=self.cfg.seed, config=self.cfg.to_dict(), exact=exact)
 
 
 class Book:
