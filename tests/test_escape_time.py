@@ -265,3 +265,11 @@ def test_escape_time_grid_shows_where_the_assumptions_fail(grid):
     print(f"\nlarge step alone: {len(large)} points, pooled ratio {stat / n:.3f}, "
           f"[{stat / gamma.ppf(1 - ALPHA / 2, n):.3f}, {stat / gamma.ppf(ALPHA / 2, n):.3f}]")
     assert stat > gamma.ppf(1 - ALPHA, n)
+
+
+def test_an_assumption_reason_never_reads_as_its_own_limit():
+    # the control: three digits print 0.25000001 as the limit itself ("0.25 > 0.25")
+    assert float(f"{0.25000001:.3g}") == 0.25
+    for v, lim in ((0.25000001, 0.25), (0.2503, 0.25), (1.9999999, 2.0), (0.608, 0.5)):
+        assert float(escape_law._past(v, lim)) != lim
+    assert escape_law._past(0.608, 0.5) == "0.608"

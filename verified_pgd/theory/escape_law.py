@@ -325,6 +325,16 @@ class EscapeAssumptions:
         return not self.reasons
 
 
+def _past(value, limit):
+    """``value`` with enough digits that it reads as different from ``limit`` (0.2503
+    beside 0.25 would print as "0.25 > 0.25" at three digits)."""
+    for digits in range(3, 18):
+        text = f"{value:.{digits}g}"
+        if float(text) != limit:
+            return text
+    return repr(value)
+
+
 def assumptions(problem, eta, sigma) -> EscapeAssumptions:
     """The checks of :class:`EscapeAssumptions` (float64)."""
     eta, sigma = _check(problem, eta, sigma, "saddle")
@@ -338,13 +348,13 @@ def assumptions(problem, eta, sigma) -> EscapeAssumptions:
     eta_curv = eta * float(np.abs(np.linalg.eigvalsh(H)).max())
     reasons = []
     if x < X_MIN * (1 - 1e-9):                          # x = 2 set through sigma rounds
-        reasons.append(f"Delta L / T = {x:.3g} < {X_MIN:g}")
+        reasons.append(f"Delta L / T = {_past(x, X_MIN)} < {X_MIN:g}")
     if frac >= 1:
         reasons.append("no saddle in V (the volume term removes it)")
     elif frac > VOLUME_FRACTION_MAX:
-        reasons.append(f"volume fraction {frac:.3g} > {VOLUME_FRACTION_MAX:g}")
+        reasons.append(f"volume fraction {_past(frac, VOLUME_FRACTION_MAX)} > {VOLUME_FRACTION_MAX:g}")
     if eta_curv > ETA_CURVATURE_MAX:
-        reasons.append(f"eta x curvature = {eta_curv:.3g} > {ETA_CURVATURE_MAX:g}")
+        reasons.append(f"eta x curvature = {_past(eta_curv, ETA_CURVATURE_MAX)} > {ETA_CURVATURE_MAX:g}")
     return EscapeAssumptions(x, frac, eta_curv, frac < 1, tuple(reasons))
 
 
