@@ -28,7 +28,7 @@ TARGETS = {
                   "tests/test_blindspots_formulas.py"]),
     "backends": ("verified_pgd/backends.py",
                  ["tests/test_accuracy.py", "tests/test_blindspots_formulas.py",
-                  "tests/test_blindspots_solver.py"]),
+                  "tests/test_blindspots_solver.py", "tests/test_mutants_backends.py"]),
     "rng": ("verified_pgd/solver/rng.py",
             ["tests/test_blindspots_rng.py", "tests/test_blindspots_solver.py"]),
     "schedule": ("verified_pgd/solver/schedule.py",
