@@ -255,3 +255,13 @@ def test_teacher_object_fields(B):
         assert [val(x) for x in T.a_star] == A_
     assert T.w_hat_star.dtype == object and T.a_star.dtype == object
     assert (T.k, T.p) == (3, 4)
+
+
+def test_float64_safe_div_never_divides_by_zero():
+    """'safe': the zero denominators are replaced before the division, so no division by
+    zero happens (callers may run under np.errstate(divide='raise'))."""
+    num = np.array([[1.0, 2.0], [3.0, 4.0]])
+    den = np.array([[0.0], [1.0]])
+    with np.errstate(divide="raise", invalid="raise"):
+        got = Float64.safe_div(num, den)
+    np.testing.assert_array_equal(got, [[0.0, 0.0], [3.0, 4.0]])
