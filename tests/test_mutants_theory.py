@@ -1,0 +1,180 @@
+"""Theory outputs the other tests left open, found by mutation testing of
+``verified_pgd/theory`` (docs/testing.md, "Mutation testing"): the closed-form spectrum's
+multiplicities, the smoothness bound when its a-block term dominates, the mpmath/arb
+branches of ``reduced_hessian``, ``contraction_factor`` and ``stable_step_range``, the
+fields of ``landscape_constants``, and the theta boundary of the mp/arb reduced loss.
+Each value is compared with an independent computation (numeric Hessians, the
+individual public functions, the critical points)."""
+import math
+import re
+
+import flint
+import mpmath
+import numpy as np
+import pytest
+
+import verified_pgd as vp
+from verified_pgd import backends
+from verified_pgd import theory as T
+from verified_pgd.theory import closed_forms as cf
+from verified_pgd.theory import landscape
+
+_PROBS = [vp.Problem(np.array([0.6, -1.2, 0.25, 2.0]), np.array([0.7, -0.4, 1.3])),
+          vp.Problem(np.array([1.0, 0.5, -0.3]), np.array([1.1])),
+          vp.Problem(np.array([0.8, 0.1]), np.array([1.0, 0.3, -0.2, 0.6, 0.9]))]
+_SPURIOUS = vp.Problem.default()
+
+
+def _mid(x):
+    return mpmath.mpf(x.mid().str(60, radius=False)) if isinstance(x, flint.arb) else mpmath.mpf(x)
+
+
+@pytest.mark.parametrize("prob", _PROBS, ids=["p4k3", "p3k1", "p2k5"])
+def test_closed_form_spectrum_is_the_numeric_tangent_spectrum(prob):
+    """Values and multiplicities of closed_forms.spectrum, expanded, against eigvalsh of
+    the generic Riemannian Hessian on the tangent space at the global minimum."""
+    B = backends.Float64()
+    pairs = cf.spectrum(B, backends.teacher(B, prob))
+    assert all(m >= 1 for _, m in pairs)
+    closed = sorted(v for v, m in pairs for _ in range(m))
+    gm = T.global_minimum(prob)
+    numeric = np.linalg.eigvalsh(T.tangent_hessian(prob, gm.w, gm.a))
+    assert len(closed) == prob.p - 1 + prob.k == len(numeric)
+    np.testing.assert_allclose(closed, numeric, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("prob", _PROBS[:1] + [_SPURIOUS], ids=["p4k3", "default"])
+def test_smoothness_bound_a_block_term(prob):
+    """For R -> 0 the bound is the a-block's largest eigenvalue (numeric, from the generic
+    Hessian) plus the R-free tail; the tail is the large-R intercept of the linear part."""
+    gm = T.global_minimum(prob)
+    H = vp.hessian(prob, gm.w, gm.a, riemannian=True)
+    lam_a = float(np.linalg.eigvalsh(H[prob.p:, prob.p:])[-1])
+    R1, R2 = 1e3, 2e3
+    b1, b2 = T.smoothness_bound(prob, R1), T.smoothness_bound(prob, R2)
+    slope = (b2 - b1) / (R2 - R1)
+    assert math.isclose(slope, prob.s * np.linalg.norm(prob.a_star) / 2, rel_tol=1e-9)
+    tail = b1 - slope * R1
+    small = T.smoothness_bound(prob, 1e-9)
+    assert math.isclose(small, lam_a + tail, rel_tol=1e-12)
+    # the mp and arb paths give the same number
+    assert abs(T.smoothness_bound(prob, 1e-9, dps=30) - mpmath.mpf(small)) <= 1e-13 * small
+    ball = T.smoothness_bound(prob, 1e-9, backend="arb")
+    assert isinstance(ball, flint.arb) and abs(_mid(ball) - mpmath.mpf(small)) <= 1e-13 * small
+    ball = T.smoothness_bound(prob, 1e3, backend="arb")
+    assert abs(_mid(ball) - mpmath.mpf(b1)) <= 1e-13 * b1
+
+
+@pytest.mark.parametrize("R", [0, -1.0])
+def test_smoothness_and_landscape_constants_name_R(R):
+    for f in (lambda: T.smoothness_bound(_SPURIOUS, R), lambda: T.landscape_constants(_SPURIOUS, R)):
+        with pytest.raises(ValueError, match=r"^R: must be > 0, got "):
+            f()
+
+
+@pytest.mark.parametrize("backend, dps", [(None, 30), ("arb", 30)])
+def test_reduced_hessian_high_precision_matches_float64(backend, dps):
+    prob = _PROBS[0]
+    theta, a = 0.7, np.array([0.3, -0.2, 1.1])
+    Hf, lpf = T.reduced_hessian(prob, theta, a)
+    H, lp = T.reduced_hessian(prob, theta, a, dps=dps, backend=backend)
+    assert H.shape == Hf.shape == (prob.k + 1, prob.k + 1) and H.dtype == object
+    for got, want in zip(H.ravel(), Hf.ravel()):
+        assert abs(_mid(got) - mpmath.mpf(want)) <= 1e-13 * (1 + abs(want))
+    assert abs(_mid(lp) - mpmath.mpf(lpf)) <= 1e-13 * (1 + abs(lpf))
+    # symmetric, and the a-block is M / (2 pi) = ((pi - 1) I + 1 1^T) / (2 pi)
+    np.testing.assert_allclose(Hf, Hf.T, rtol=0, atol=0)
+    M = ((np.pi - 1) * np.eye(prob.k) + 1) / (2 * np.pi)
+    np.testing.assert_allclose(Hf[1:, 1:], M, rtol=1e-15)
+
+
+def test_reduced_hessian_arb_accepts_balls_and_encloses_mp():
+    prob = _PROBS[0]
+    with flint.ctx.workdps(30):
+        theta = flint.arb("0.7")
+        a = [flint.arb("0.3"), flint.arb("-0.2"), flint.arb("1.1")]
+    H, lp = T.reduced_hessian(prob, theta, a, dps=30, backend="arb")
+    with mpmath.workdps(40):  # the decimal inputs at 40 digits, like the balls'
+        Hm, lpm = T.reduced_hessian(prob, mpmath.mpf("0.7"),
+                                    [mpmath.mpf(x) for x in ("0.3", "-0.2", "1.1")], dps=40)
+    with mpmath.workdps(60):
+        for got, want in zip(list(H.ravel()) + [lp], list(Hm.ravel()) + [lpm]):
+            assert isinstance(got, flint.arb)
+            assert abs(_mid(got) - want) <= _mid(got.rad()) + mpmath.mpf(10) ** -25
+
+
+def test_contraction_factor_and_stable_range_float_and_mp():
+    prob = _SPURIOUS
+    ev = np.linalg.eigvalsh(T.tangent_hessian(prob, *(lambda g: (g.w, g.a))(T.global_minimum(prob))))
+    eta = 0.5
+    want = float(np.max(np.abs(1 - eta * ev)))
+    got = T.contraction_factor(prob, eta)
+    assert type(got) is float and math.isclose(got, want, rel_tol=1e-9)
+    got_mp = T.contraction_factor(prob, eta, dps=30)
+    assert isinstance(got_mp, mpmath.mpf) and abs(got_mp - want) <= 1e-9 * want
+    lo, hi = T.stable_step_range(prob)
+    assert (lo, type(hi)) == (0.0, float) and math.isclose(hi, 2 / ev[-1], rel_tol=1e-9)
+    lo_mp, hi_mp = T.stable_step_range(prob, dps=30)
+    assert lo_mp == 0 and isinstance(hi_mp, mpmath.mpf) and abs(hi_mp - hi) <= 1e-9 * hi
+    # the mp path really is higher precision: it agrees with the 40-digit spectrum to 25 digits
+    with mpmath.workdps(40):
+        lam40 = T.hessian_spectrum(prob, dps=40).lam_max
+        assert abs(hi_mp - 2 / lam40) <= mpmath.mpf(10) ** -25
+
+
+def test_landscape_constants_fields_are_the_public_functions():
+    prob = _SPURIOUS
+    R = 3.0
+    lc = T.landscape_constants(prob, R)
+    sp = T.hessian_spectrum(prob)
+    assert lc.has_spurious_minimum is True
+    assert lc.theta_s == T.saddle_theta(prob)
+    assert lc.spurious_loss == T.spurious_minimum(prob).loss
+    assert lc.barrier == T.barrier(prob)
+    assert (lc.mu, lc.lam_max, lc.R) == (sp.mu, sp.lam_max, R)
+    assert lc.smoothness == T.smoothness_bound(prob, R)
+    assert lc.hessian_lipschitz == T.hessian_lipschitz_bound(prob)
+    assert lc.basin_radius == T.basin_radius(prob)
+    assert lc.eta_max == 2.0 / sp.lam_max
+    assert T.landscape_constants(prob).R == T.default_radius(prob)
+
+
+@pytest.mark.parametrize("backend", [None, "arb"])
+def test_reduced_loss_high_precision_at_both_ends(backend):
+    """l(0) = 0 (the global minimum) and l(pi) = the spurious minimum's loss; both ends of
+    [0, pi] are accepted, just outside is rejected with the parameter's name."""
+    prob = _SPURIOUS
+    dps = 30
+    at0 = T.reduced_loss(prob, 0, dps=dps, backend=backend)
+    assert abs(_mid(at0)) <= mpmath.mpf(10) ** -25
+    with mpmath.workdps(dps):
+        end = +mpmath.pi if backend is None else 3.141592653589793
+        at_pi = T.reduced_loss(prob, end, dps=dps, backend=backend)
+        spur = T.spurious_minimum(prob, dps=dps).loss
+        assert abs(_mid(at_pi) - spur) <= mpmath.mpf(10) ** -12 * abs(spur)
+    for bad in (-1e-3, 3.2):
+        with pytest.raises(ValueError, match=r"^theta: must lie in \[0, pi\]$"):
+            T.reduced_loss(prob, bad, dps=dps, backend=backend)
+    with pytest.raises(TypeError, match=r"^theta: expected a real scalar, got bool$"):
+        T.reduced_loss(prob, True, dps=dps, backend=backend)
+    with pytest.raises(TypeError, match=r"^theta: expected a real scalar, got list$"):
+        T.reduced_loss(prob, [0.5], dps=dps, backend=backend)
+    mid = T.reduced_loss(prob, np.float64(0.5), dps=dps, backend=backend)
+    assert abs(_mid(mid) - mpmath.mpf(T.reduced_loss(prob, 0.5))) <= 1e-13 * abs(mpmath.mpf(T.reduced_loss(prob, 0.5)))
+
+
+def test_reduced_minimizer_range_and_mp_path():
+    prob = _SPURIOUS
+    for bad in (-1e-3, 3.2, np.array([0.5, 4.0])):
+        with pytest.raises(ValueError, match=r"^theta: must lie in \[0, pi\]$"):
+            T.reduced_minimizer(prob, bad)
+    with pytest.raises(TypeError, match=r"^theta: "):
+        T.reduced_minimizer(prob, "x")
+    af = T.reduced_minimizer(prob, 0.5)
+    for backend in (None, "arb"):
+        am = T.reduced_minimizer(prob, 0.5, dps=30, backend=backend)
+        assert len(am) == prob.k
+        for got, want in zip(am, af):
+            assert abs(_mid(got) - mpmath.mpf(want)) <= 1e-13 * (1 + abs(want))
+    # a(0) = s a*: the global minimum
+    np.testing.assert_allclose(T.reduced_minimizer(prob, 0.0), prob.s * prob.a_star, rtol=1e-12)
