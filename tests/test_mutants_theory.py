@@ -178,3 +178,33 @@ def test_reduced_minimizer_range_and_mp_path():
             assert abs(_mid(got) - mpmath.mpf(want)) <= 1e-13 * (1 + abs(want))
     # a(0) = s a*: the global minimum
     np.testing.assert_allclose(T.reduced_minimizer(prob, 0.0), prob.s * prob.a_star, rtol=1e-12)
+
+
+def test_x_sin_x_max_is_the_maximum_of_x_sin_x():
+    from scipy.optimize import minimize_scalar
+    r = minimize_scalar(lambda x: -x * np.sin(x), bounds=(0, np.pi), method="bounded",
+                        options={"xatol": 1e-12})
+    assert math.isclose(T.x_sin_x_max(), -r.fun, rel_tol=1e-12)
+    with mpmath.workdps(40):
+        m = T.x_sin_x_max(dps=40)
+        x = mpmath.findroot(lambda x: mpmath.diff(lambda y: y * mpmath.sin(y), x), 2.0)
+        assert abs(m - x * mpmath.sin(x)) <= mpmath.mpf(10) ** -35
+
+
+@pytest.mark.parametrize("dps", [None, 30])
+def test_saddle_loss_alpha_g_s_against_the_critical_points(dps):
+    """saddle_loss is the loss at the saddle point; g_s = g(theta_s) = h(pi - theta_s);
+    alpha = a*^T M^-1 a* with M = (pi - 1) I + 1 1^T (a linear solve)."""
+    prob = _SPURIOUS
+    sd = T.saddle(prob)
+    assert math.isclose(float(landscape.saddle_loss(prob, dps)), float(vp.loss(prob, sd.w, sd.a)),
+                        rel_tol=1e-10)
+    th = T.saddle_theta(prob)
+    g_at = math.sin(math.pi - th) - (math.pi - th) * math.cos(math.pi - th)
+    assert math.isclose(float(landscape.g_s(prob, dps)), g_at, rel_tol=1e-10)
+    k = prob.k
+    M = (np.pi - 1) * np.eye(k) + np.ones((k, k))
+    want = float(prob.a_star @ np.linalg.solve(M, prob.a_star))
+    assert math.isclose(float(landscape.alpha(prob, dps)), want, rel_tol=1e-12)
+    ball = landscape.alpha(prob, backend="arb")
+    assert abs(float(_mid(ball)) - want) <= 1e-12 * want
