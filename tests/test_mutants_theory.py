@@ -208,3 +208,25 @@ def test_saddle_loss_alpha_g_s_against_the_critical_points(dps):
     assert math.isclose(float(landscape.alpha(prob, dps)), want, rel_tol=1e-12)
     ball = landscape.alpha(prob, backend="arb")
     assert abs(float(_mid(ball)) - want) <= 1e-12 * want
+
+
+def test_resolve_dps_precision_rules():
+    """dps wins; prec (bits, deprecated) maps to floor(bits log10 2) digits, at least 15;
+    both given is an error; None is float64 (None) or, for arb, 50 digits."""
+    r = landscape.resolve_dps
+    assert r() is None and r(backend="mpmath") is None and r(backend="arb") == 50
+    assert r(40) == 40 and r(40, backend="arb") == 40
+    for bits in (1, 53, 200, 333, 1000):
+        with pytest.warns(DeprecationWarning, match=r"^prec= \(bits\) is deprecated; give dps= \(decimal digits\)$"):
+            got = r(prec=bits)
+        assert got == max(15, math.floor(bits * math.log10(2))), bits
+    with pytest.raises(ValueError, match=r"^dps/prec: give one precision \(dps, in decimal digits\)$"):
+        r(30, prec=100)
+    with pytest.warns(DeprecationWarning):
+        with pytest.raises(ValueError, match=r"^prec: must be >= 1, got 0$"):
+            r(prec=0)
+    with pytest.warns(DeprecationWarning):
+        with pytest.raises(TypeError, match=r"^prec: expected an integer, got 1.5$"):
+            r(prec=1.5)
+    with pytest.raises(ValueError, match=r"^dps: must be >= 15 "):
+        r(10)
