@@ -17,7 +17,7 @@ import verified_pgd as vp
 from verified_pgd import backends
 from verified_pgd import theory as T
 from verified_pgd.theory import closed_forms as cf
-from verified_pgd.theory import landscape
+from verified_pgd.theory import constants, landscape
 
 _PROBS = [vp.Problem(np.array([0.6, -1.2, 0.25, 2.0]), np.array([0.7, -0.4, 1.3])),
           vp.Problem(np.array([1.0, 0.5, -0.3]), np.array([1.1])),
@@ -230,3 +230,80 @@ def test_resolve_dps_precision_rules():
             r(prec=1.5)
     with pytest.raises(ValueError, match=r"^dps: must be >= 15 "):
         r(10)
+
+
+def _margin_sign(a_star):
+    """sign of (k + pi - 1)|a*|^2 - pi (1.a*)^2 at 100 digits (the floats are exact)."""
+    with mpmath.workdps(100):
+        a = [mpmath.mpf(float(x)) for x in a_star]
+        A, S = mpmath.fsum(x * x for x in a), mpmath.fsum(a)
+        m = (len(a) + mpmath.pi - 1) * A - mpmath.pi * S * S
+        return m > 0
+
+
+_T_ROOT = math.pi - math.sqrt(math.pi ** 2 - 1)   # margin of a* = (1, t) is 1 + t^2 - 2 pi t
+
+
+@pytest.mark.parametrize("a_star", [
+    (1.0, 0.0), (0.5, 0.0), (2.0,), (1.0, 1.0), (1.0, -1.0), (0.3, 0.3, 0.3),
+    (1.0, _T_ROOT), (1.0, np.nextafter(_T_ROOT, 0)), (1.0, np.nextafter(_T_ROOT, 1)),
+    (1.0, np.nextafter(np.nextafter(_T_ROOT, 1), 1)), (0.7, -0.4, 1.3), (1.0, 0.2, 0.1),
+])
+def test_has_spurious_minimum_is_the_exact_margin_sign(a_star):
+    """Near the boundary (a* = (1, t), t at the root of 1 + t^2 - 2 pi t, and its float
+    neighbours) the decision needs more than 64 bits of pi."""
+    prob = vp.Problem(np.ones(3), np.array(a_star))
+    assert T.has_spurious_minimum(prob) is _margin_sign(a_star)
+
+
+def test_has_spurious_minimum_rejects_non_problems():
+    with pytest.raises(TypeError, match=r"^problem: expected a verified_pgd.Problem, got list$"):
+        T.has_spurious_minimum([1.0])
+
+
+@pytest.mark.parametrize("backend", ["mpmath", "arb"])
+def test_tangent_basis_is_orthonormal_and_tangent(backend):
+    for w in ([0.6, -0.8, 0.0], [-0.2, 0.3, -0.9, 0.1], [0.0, 1.0]):
+        w = np.array(w) / np.linalg.norm(w)
+        Qf = constants.tangent_basis(w)
+        assert Qf.dtype == np.float64 and Qf.shape == (len(w), len(w) - 1)
+        np.testing.assert_allclose(Qf.T @ Qf, np.eye(len(w) - 1), atol=1e-15)
+        np.testing.assert_allclose(w @ Qf, 0, atol=1e-15)
+        with mpmath.workdps(40), flint.ctx.workdps(40):
+            B = backends.get(backend)
+            wo = [B.convert(x) for x in w]
+            n2 = sum(x * x for x in wo)
+            n = mpmath.sqrt(n2) if backend == "mpmath" else n2.sqrt()
+            wo = [x / n for x in wo]   # unit at 40 digits, not only in float64
+            Q = constants.tangent_basis(wo, 40 if backend == "mpmath" else None, backend=backend)
+            assert Q.dtype == object and Q.shape == Qf.shape
+            for r in range(Q.shape[1]):
+                for c in range(Q.shape[1]):
+                    dot = _mid(sum(Q[i, r] * Q[i, c] for i in range(len(w))))
+                    assert abs(dot - (r == c)) <= mpmath.mpf(10) ** -35
+                assert abs(_mid(sum(wo[i] * Q[i, r] for i in range(len(w))))) <= mpmath.mpf(10) ** -35
+            for got, want in zip(Q.ravel(), Qf.ravel()):
+                assert abs(_mid(got) - want) <= 1e-14
+
+
+def test_precision_paths_of_the_basin_constants():
+    """dps is passed through: 30 digits agree with 45 digits to 25 (float64 would not)."""
+    prob = _SPURIOUS
+    sp = T.hessian_spectrum(prob)
+    ev = np.linalg.eigvalsh(T.tangent_hessian(prob, *(lambda g: (g.w, g.a))(T.global_minimum(prob))))
+    assert math.isclose(sp.condition, ev[-1] / ev[0], rel_tol=1e-9)
+    eta = 0.3
+    lam = np.linspace(sp.mu / 2, sp.lam_max + sp.mu / 2, 1001)   # the basin's Hessian range
+    assert math.isclose(T.basin_contraction_factor(prob, eta), float(np.max(np.abs(1 - eta * lam))),
+                        rel_tol=1e-12)
+    tol = mpmath.mpf(10) ** -25
+    for f in (lambda d: T.basin_radius(prob, d), lambda d: T.basin_contraction_factor(prob, eta, d),
+              lambda d: T.hessian_spectrum(prob, d).condition,
+              lambda d: T.global_minimum(prob, d).a[1]):
+        with mpmath.workdps(50):
+            lo, hi = f(30), f(45)
+            assert isinstance(lo, mpmath.mpf) and abs(lo - hi) <= tol * abs(hi)
+            assert abs(lo - f(None)) <= 1e-12 * abs(hi)
+    gm = T.global_minimum(prob, backend="arb")
+    assert gm.kind == "global" and isinstance(gm.a[0], flint.arb)
+    assert abs(_mid(gm.a[0]) - prob.s * prob.a_star[0]) <= 1e-14 and _mid(gm.loss) == 0
