@@ -307,3 +307,29 @@ def test_precision_paths_of_the_basin_constants():
     gm = T.global_minimum(prob, backend="arb")
     assert gm.kind == "global" and isinstance(gm.a[0], flint.arb)
     assert abs(_mid(gm.a[0]) - prob.s * prob.a_star[0]) <= 1e-14 and _mid(gm.loss) == 0
+
+
+def test_critical_point_kinds_and_existence_messages():
+    no = vp.Problem(np.ones(3), np.array([1.0, 1.0]))      # pi (1.a*)^2 > (k + pi - 1)|a*|^2
+    assert not T.has_spurious_minimum(no)
+    for f, what in [(T.spurious_minimum, "spurious local minimum"), (T.saddle, "saddle"),
+                    (T.saddle_theta, "saddle")]:
+        with pytest.raises(ValueError, match="^" + re.escape(
+                f"a_star: the {what} exists only when pi (1.a*)^2 < (k + pi - 1)|a*|^2 "
+                "(docs/design.md section 3); here k = 2, 1.a* = 2.0, |a*|^2 = 2.0") + "$"):
+            f(no)
+    prob = _SPURIOUS
+    assert T.global_minimum(prob).kind == "global"
+    sp = T.spurious_minimum(prob)
+    assert sp.kind == "spurious" and T.saddle(prob).kind == "saddle"
+    # the spurious minimum's weights minimise the loss at w = -w_hat* (independent: gradient 0)
+    gw, ga = vp.grad(prob, sp.w, sp.a, riemannian=True)
+    assert np.max(np.abs(ga)) <= 1e-12 * (1 + np.max(np.abs(sp.a)))
+    ball = T.spurious_minimum(prob, backend="arb")
+    assert ball.kind == "spurious" and isinstance(ball.a[0], flint.arb)
+    for got, want in zip(ball.a, sp.a):
+        assert abs(_mid(got) - want) <= 1e-13 * (1 + abs(want))
+    with pytest.raises(ValueError, match=re.escape(
+            "backend: theta_s is solved in float64 or mpmath; the arb enclosure is certified "
+            "by proofs_check (vpgd prove)") + "$"):
+        T.saddle_theta(prob, backend="arb")
