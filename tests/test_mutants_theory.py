@@ -310,13 +310,13 @@ def test_precision_paths_of_the_basin_constants():
 
 
 def test_critical_point_kinds_and_existence_messages():
-    no = vp.Problem(np.ones(3), np.array([1.0, 1.0]))      # pi (1.a*)^2 > (k + pi - 1)|a*|^2
+    no = vp.Problem(np.ones(3), np.array([1.0, 2.0]))      # pi (1.a*)^2 > (k + pi - 1)|a*|^2
     assert not T.has_spurious_minimum(no)
     for f, what in [(T.spurious_minimum, "spurious local minimum"), (T.saddle, "saddle"),
                     (T.saddle_theta, "saddle")]:
         with pytest.raises(ValueError, match="^" + re.escape(
                 f"a_star: the {what} exists only when pi (1.a*)^2 < (k + pi - 1)|a*|^2 "
-                "(docs/design.md section 3); here k = 2, 1.a* = 2.0, |a*|^2 = 2.0") + "$"):
+                "(docs/design.md section 3); here k = 2, 1.a* = 3.0, |a*|^2 = 5.0") + "$"):
             f(no)
     prob = _SPURIOUS
     assert T.global_minimum(prob).kind == "global"
@@ -333,3 +333,40 @@ def test_critical_point_kinds_and_existence_messages():
             "backend: theta_s is solved in float64 or mpmath; the arb enclosure is certified "
             "by proofs_check (vpgd prove)") + "$"):
         T.saddle_theta(prob, backend="arb")
+
+
+def test_basin_contraction_factor_when_the_upper_end_dominates():
+    """eta beyond the stable range: |1 - eta (lam_max + mu/2)| is the larger term."""
+    prob = _SPURIOUS
+    sp = T.hessian_spectrum(prob)
+    eta = 2.5 / sp.lam_max
+    lam = np.linspace(sp.mu / 2, sp.lam_max + sp.mu / 2, 1001)
+    want = float(np.max(np.abs(1 - eta * lam)))
+    assert math.isclose(T.basin_contraction_factor(prob, eta), want, rel_tol=1e-12)
+    assert abs(T.basin_contraction_factor(prob, eta, dps=30) - want) <= 1e-12 * want
+
+
+def test_landscape_numbers_pass_precision_and_validate():
+    prob = _SPURIOUS
+    tol = mpmath.mpf(10) ** -25
+    for f in (landscape.g_s, landscape.alpha, T.hessian_lipschitz_bound,
+              lambda p, d: T.contraction_factor(p, 0.5, d)):
+        with mpmath.workdps(50):
+            lo, hi = f(prob, 30), f(prob, 45)
+            assert isinstance(lo, mpmath.mpf) and abs(lo - hi) <= tol * abs(hi)
+    for f in (landscape.g_s, landscape.alpha):
+        assert isinstance(f(prob, backend="arb"), flint.arb)
+        with pytest.warns(DeprecationWarning):
+            viaprec = f(prob, prec=200)            # 200 bits -> 60 digits
+        with mpmath.workdps(70):
+            assert abs(viaprec - f(prob, 60)) <= mpmath.mpf(10) ** -55 * abs(viaprec)
+    with pytest.raises(ValueError, match=re.escape(
+            "dps: not used by backend 'float64' (give backend='mpmath' or 'arb')") + "$"):
+        T.global_minimum(prob, 30, backend="float64")
+    for f in (T.hessian_spectrum, landscape.g_s):
+        with pytest.raises(TypeError, match=r"^problem: expected a verified_pgd.Problem, got list$"):
+            f([1.0])
+    for dps in (None, 30):
+        gm = T.global_minimum(prob, dps)
+        assert not gm.w.flags.writeable and not gm.a.flags.writeable
+        assert gm.w.dtype == (np.float64 if dps is None else object)
