@@ -28,13 +28,23 @@ TARGETS = {
                   "tests/test_blindspots_formulas.py"]),
     "backends": ("verified_pgd/backends.py",
                  ["tests/test_accuracy.py", "tests/test_blindspots_formulas.py",
-                  "tests/test_blindspots_solver.py"]),
+                  "tests/test_blindspots_solver.py", "tests/test_mutants_backends.py"]),
     "rng": ("verified_pgd/solver/rng.py",
             ["tests/test_blindspots_rng.py", "tests/test_blindspots_solver.py"]),
     "schedule": ("verified_pgd/solver/schedule.py",
-                 ["tests/test_schedule.py", "tests/test_blindspots_rng.py"]),
-    "theory": ("verified_pgd/theory/*", ["tests/test_theory.py", "tests/test_blindspots_theory.py",
-                                         "tests/test_blindspots_claims.py"]),
+                 ["tests/test_schedule.py", "tests/test_blindspots_rng.py",
+                  "tests/test_mutants_schedule.py"]),
+    # theory is split: schedule_design's tests run a design per mutant (~30 s each) and
+    # escape_law is reached only by the escape-time tests, so each is its own target.
+    "theory": (["verified_pgd/theory/closed_forms.py", "verified_pgd/theory/constants.py",
+                "verified_pgd/theory/landscape.py"],
+               ["tests/test_theory.py",
+                "tests/test_blindspots_theory.py::test_hessian_spectrum_is_the_tangent_hessians",
+                "tests/test_blindspots_claims.py", "tests/test_mutants_theory.py"]),
+    "design": ("verified_pgd/theory/schedule_design.py",
+               ["tests/test_theory.py", "tests/test_blindspots_theory.py",
+                "tests/test_blindspots_claims.py"]),
+    "escape": ("verified_pgd/theory/escape_law.py", ["tests/test_escape_time.py"]),
     "solvers": (["verified_pgd/solver/numpy.py", "verified_pgd/solver/highprec.py",
                  "verified_pgd/solver/bookkeeping.py", "verified_pgd/solver/config.py",
                  "verified_pgd/solver/api.py", "verified_pgd/solver/parallel.py"],
@@ -78,7 +88,8 @@ def main(argv=None) -> int:
     if args.modules:
         globs = [g for m in args.modules for g in _globs(m)]
         cfg.only_mutate = globs
-        tests = sorted({t for m in args.modules for t in TARGETS[m][1] if Path(t).exists()})
+        tests = sorted({t for m in args.modules for t in TARGETS[m][1]
+                        if Path(t.split("::")[0]).exists()})
         cfg.pytest_add_cli_args_test_selection = tests
         # mutant names are dotted module paths: verified_pgd/rng.py -> verified_pgd.rng.*
         names = [g.replace("/*", ".*").replace(".py", ".*").replace("/", ".") for g in globs]
