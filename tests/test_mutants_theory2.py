@@ -155,3 +155,19 @@ def test_basin_constants_are_computed_at_dps():
             assert isinstance(got, mpmath.mpf) and abs(got - want) <= tol * abs(want)
         lo, _ = T.stable_step_range(prob, 30)
         assert isinstance(lo, mpmath.mpf) and lo == 0
+
+
+def test_arb_hessian_spectrum_encloses_the_45_digit_spectrum():
+    """backend='arb': every eigenvalue a ball containing mpmath's 45-digit eigenvalue
+    (eigsy of the tangent Hessian), radius <= 1e-25 at dps = 30; mu, lam_max and the
+    condition number are the ends and their ratio."""
+    prob = _SPURIOUS
+    sp = T.hessian_spectrum(prob, 30, backend="arb")
+    with mpmath.workdps(60):
+        ref = T.hessian_spectrum(prob, 45)
+        assert len(sp.eigenvalues) == len(ref.eigenvalues) == prob.p - 1 + prob.k
+        for got, want in zip(sp.eigenvalues, ref.eigenvalues):
+            assert isinstance(got, flint.arb) and _rad(got) <= mpmath.mpf(10) ** -25
+            assert abs(_mid(got) - want) <= _rad(got) + mpmath.mpf(10) ** -40
+        assert (sp.mu, sp.lam_max) == (sp.eigenvalues[0], sp.eigenvalues[-1])
+        assert abs(_mid(sp.condition) - ref.condition) <= _rad(sp.condition) + mpmath.mpf(10) ** -40
