@@ -171,3 +171,27 @@ def test_arb_hessian_spectrum_encloses_the_45_digit_spectrum():
             assert abs(_mid(got) - want) <= _rad(got) + mpmath.mpf(10) ** -40
         assert (sp.mu, sp.lam_max) == (sp.eigenvalues[0], sp.eigenvalues[-1])
         assert abs(_mid(sp.condition) - ref.condition) <= _rad(sp.condition) + mpmath.mpf(10) ** -40
+
+
+@pytest.mark.parametrize("balls", [False, True])
+def test_arb_tangent_hessian_encloses_the_45_digit_one(balls):
+    """backend='arb' at a point off the optimum, from floats or from balls: every entry a
+    ball (radius <= 1e-25 at dps = 30) containing the mpmath tangent Hessian at 45 digits."""
+    prob = _SPURIOUS
+    w = np.array([0.6, -0.8] + [0.0] * (prob.p - 2))
+    a = np.linspace(0.3, -0.4, prob.k)
+    if balls:
+        with flint.ctx.workdps(30):
+            wi, ai = [flint.arb(float(x)) for x in w], [flint.arb(float(x)) for x in a]
+    else:
+        wi, ai = w, a
+    H = T.tangent_hessian(prob, wi, ai, dps=30, backend="arb")
+    n = prob.p - 1 + prob.k
+    assert H.shape == (n, n)
+    with mpmath.workdps(60):
+        ref = T.tangent_hessian(prob, w, a, dps=45)
+        for r in range(n):
+            for c in range(n):
+                got = H[r, c]
+                assert isinstance(got, flint.arb) and _rad(got) <= mpmath.mpf(10) ** -25
+                assert abs(_mid(got) - ref[r, c]) <= _rad(got) + mpmath.mpf(10) ** -40
