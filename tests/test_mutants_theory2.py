@@ -195,3 +195,31 @@ def test_arb_tangent_hessian_encloses_the_45_digit_one(balls):
                 got = H[r, c]
                 assert isinstance(got, flint.arb) and _rad(got) <= mpmath.mpf(10) ** -25
                 assert abs(_mid(got) - ref[r, c]) <= _rad(got) + mpmath.mpf(10) ** -40
+
+
+def test_saddle_filter_orientation_and_default_g_s():
+    """The saddle's w is cos(theta_s) w_hat* + sin(theta_s) v with v = orthogonal_direction
+    (its component along v is +sin theta_s); saddle_theta_in without g_s computes it."""
+    prob = _SPURIOUS
+    sd = T.saddle(prob)
+    v = T.orthogonal_direction(prob)
+    assert math.isclose(float(sd.w @ v), math.sin(sd.theta), rel_tol=1e-12)
+    assert math.isclose(float(sd.w @ prob.w_hat_star), math.cos(sd.theta), rel_tol=1e-12)
+    B = backends.Float64()
+    Tt = backends.teacher(B, prob)
+    assert landscape.saddle_theta_in(B, Tt) == landscape.saddle_theta_in(B, Tt, T.g_s(prob)) == sd.theta
+
+
+@pytest.mark.parametrize("backend", ["float64", "mpmath"])
+def test_tangent_basis_positive_pivot(backend):
+    """w_hat with its largest entry positive and not on an axis; backend='float64' is the
+    float64 path (a float64 array)."""
+    w = np.array([0.6, 0.8, 0.0])
+    with mpmath.workdps(40):
+        wi = w if backend == "float64" else [mpmath.mpf(3) / 5, mpmath.mpf(4) / 5, mpmath.mpf(0)]
+        Q = constants.tangent_basis(wi, None if backend == "float64" else 40, backend=backend)
+        assert Q.shape == (3, 2) and (Q.dtype == np.float64) is (backend == "float64")
+        for r in range(2):
+            assert abs(sum(wi[i] * Q[i, r] for i in range(3))) <= 1e-15
+            for c in range(2):
+                assert abs(sum(Q[i, r] * Q[i, c] for i in range(3)) - (r == c)) <= 1e-15
