@@ -329,10 +329,18 @@ def test_critical_point_kinds_and_existence_messages():
     assert ball.kind == "spurious" and isinstance(ball.a[0], flint.arb)
     for got, want in zip(ball.a, sp.a):
         assert abs(_mid(got) - want) <= 1e-13 * (1 + abs(want))
-    with pytest.raises(ValueError, match=re.escape(
-            "backend: theta_s is solved in float64 or mpmath; the arb enclosure is certified "
-            "by proofs_check (vpgd prove)") + "$"):
-        T.saddle_theta(prob, backend="arb")
+    # arb: a ball certified to contain theta_s (h(pi - theta) - g_s changes sign across it),
+    # checked against the 40-digit mpmath root and the float64 one
+    ball = T.saddle_theta(prob, backend="arb")
+    with mpmath.workdps(40):
+        th40 = T.saddle_theta(prob, dps=40)
+        gs = T.g_s(prob, dps=40)
+        x = mpmath.pi - th40
+        assert abs(mpmath.sin(x) - x * mpmath.cos(x) - gs) <= mpmath.mpf(10) ** -35
+    with mpmath.workdps(60):
+        assert isinstance(ball, flint.arb) and _mid(ball.rad()) < mpmath.mpf(10) ** -40
+        assert abs(_mid(ball) - th40) <= _mid(ball.rad()) + mpmath.mpf(10) ** -38
+    assert abs(_mid(ball) - T.saddle_theta(prob)) <= 1e-14
 
 
 def test_basin_contraction_factor_when_the_upper_end_dominates():
