@@ -1,0 +1,135 @@
+"""Tests written against the surviving mutants of the `compiled` target (docs/testing.md):
+the plain-Python parts of ``solver/sfc64.py`` and ``solver/kernel_cache.py`` (the @njit
+kernels get no mutants).  Every expected value is numpy's / hashlib's own computation."""
+import hashlib
+import sys
+import types
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+from numpy.random.bit_generator import _coerce_to_uint32_array  # noqa: E402
+
+from verified_pgd.solver import kernel_cache, sfc64  # noqa: E402
+
+
+def _numpy_states(entropy, start, stop, suffix=()):
+    return np.array([np.random.SFC64(np.random.SeedSequence(entropy, spawn_key=(i, *suffix)))
+                     .state["state"]["state"] for i in range(start, stop)],
+                    dtype=np.uint64).reshape(-1, 4)
+
+
+@pytest.mark.parametrize("x", [0, 1, 2**32 - 1, 2**32, 2**32 + 7, 2**64 + 5, 3 * 2**96 + 1,
+                               [], [0], [5, 2**40, 0], (2**33, 1)])
+def test_entropy_words_are_numpys_coercion(x):
+    got = sfc64.entropy_words(x)
+    ref = _coerce_to_uint32_array(x)
+    assert got.dtype == np.uint32
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_entropy_words_rejects_negative_integers_naming_the_entropy():
+    for bad in (-1, [3, -2]):
+        with pytest.raises(ValueError, match="entropy"):
+            sfc64.entropy_words(bad)
+    # control: the same magnitudes pass
+    assert sfc64.entropy_words([3, 2]).tolist() == [3, 2]
+
+
+@pytest.mark.parametrize("entropy, start, stop, suffix", [
+    (0, 0, 3, ()), (2**64 + 3, 5, 9, ()), ([7, 2**35], 0, 4, (1,)),
+    (11, 2**32 - 2, 2**32 + 2, ()),            # the chain index gains a high word
+    (11, 0, 3, (2**40, 0)),                    # a multi-word suffix element
+])
+def test_seed_states_are_numpys_seedsequence_sfc64_states(entropy, start, stop, suffix):
+    np.testing.assert_array_equal(sfc64.seed_states(entropy, start, stop, suffix),
+                                  _numpy_states(entropy, start, stop, suffix))
+
+
+def test_seed_states_beyond_int64_use_numpys_seeding_and_empty_ranges_are_empty():
+    start = 2**63 - 2                          # straddles the int64 limit: numpy's path
+    np.testing.assert_array_equal(sfc64.seed_states(5, start, start + 3, (4,)),
+                                  _numpy_states(5, start, start + 3, (4,)))
+    for a, b in ((3, 3), (4, 2)):
+        out = sfc64.seed_states(1, a, b)
+        assert out.shape == (0, 4) and out.dtype == np.uint64
+    # control: the first of a range is chain `start`, not chain 0
+    assert not np.array_equal(sfc64.seed_states(5, 1, 2), _numpy_states(5, 0, 1))
+
+
+def test_states_of_reads_each_generators_state():
+    gens = [np.random.Generator(np.random.SFC64(s)) for s in (1, 2, 3)]
+    got = sfc64.states_of(gens)
+    assert got.dtype == np.uint64 and got.shape == (3, 4)
+    for row, g in zip(got, gens):
+        assert row.tolist() == [int(v) for v in g.bit_generator.state["state"]["state"]]
+
+
+def test_sources_digest_is_sha256_over_names_and_bytes_in_order(tmp_path):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_bytes(b"x = 1\n")
+    b.write_bytes(b"y = 2\n")
+    ref = hashlib.sha256(b"a.py\0x = 1\n\0" + b"b.py\0y = 2\n\0").hexdigest()
+    assert kernel_cache.sources_digest([a, b]) == ref
+    assert kernel_cache.sources_digest([str(a), str(b)]) == ref
+    assert kernel_cache.sources_digest([b, a]) != ref                  # order counts
+    (tmp_path / "c.py").write_bytes(b"x = 1\n")
+    assert kernel_cache.sources_digest([tmp_path / "c.py", b]) != ref  # so does the name
+
+
+class _Cache:
+    def __init__(self, path):
+        self.cache_path = str(path)
+        self.flushes = 0
+
+    def flush(self):
+        self.flushes += 1
+
+
+def _fake_module(tmp_path, name, dispatchers):
+    """A module of fake cached dispatchers (CPUDispatcher instances without compiling)."""
+    from numba.core.registry import CPUDispatcher
+    src = tmp_path / f"{name}.py"
+    src.write_text(f"# {name}\n")
+    mod = types.ModuleType(name)
+    mod.__file__ = str(src)
+    for fname, cache_dir in dispatchers.items():
+        d = CPUDispatcher.__new__(CPUDispatcher)
+        d.__dict__["_cache"] = _Cache(cache_dir)
+        d.__dict__["py_func"] = types.SimpleNamespace(__module__=name)
+        vars(mod)[fname] = d
+    return mod
+
+
+def test_refresh_flushes_once_per_digest_and_writes_the_marker(tmp_path):
+    c1, c2 = tmp_path / "c1", tmp_path / "c2"
+    mod = _fake_module(tmp_path, "fake_mod", {"f": c1, "g": c1, "h": c2})
+    dep = _fake_module(tmp_path, "fake_dep", {})
+    caches = [vars(mod)[n]._cache for n in "fgh"]
+    assert kernel_cache.refresh([mod], [dep]) is True
+    assert [c.flushes for c in caches] == [1, 1, 1]
+    tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    digest = kernel_cache.sources_digest([mod.__file__, dep.__file__])
+    for d in (c1, c2):
+        marker = d / f"vpgd-sources.fake_mod.{tag}.sha256"
+        assert marker.read_text() == digest + "\n"
+        assert sorted(p.name for p in d.iterdir()) == [marker.name]   # no temp file left
+    assert kernel_cache.refresh([mod], [dep]) is False                # fresh: no flush
+    assert [c.flushes for c in caches] == [1, 1, 1]
+    (tmp_path / "fake_dep.py").write_text("# edited\n")                # a dependency edit
+    assert kernel_cache.refresh([mod], [dep]) is True
+    assert [c.flushes for c in caches] == [2, 2, 2]
+
+
+def test_refresh_skips_dependency_functions_and_survives_unwritable_dirs(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    mod = _fake_module(tmp_path, "fake_mod2", {"f": blocker / "sub"})
+    dep = _fake_module(tmp_path, "fake_dep2", {"g": tmp_path / "cd"})
+    vars(mod)["g"] = vars(dep)["g"]          # a callee imported into the caller's module
+    assert kernel_cache._dispatchers([mod], [dep]) == [vars(mod)["f"]]
+    assert ({id(d) for d in kernel_cache._dispatchers([mod], [])}
+            == {id(vars(mod)["f"]), id(vars(mod)["g"])})      # control: without the dependency
+    assert kernel_cache.refresh([mod], [dep]) is False      # mkdir fails: OSError, no flush
+    assert vars(mod)["f"]._cache.flushes == 0 and vars(dep)["g"]._cache.flushes == 0
