@@ -31,7 +31,7 @@ def test_entropy_words_are_numpys_coercion(x):
 
 def test_entropy_words_rejects_negative_integers_naming_the_entropy():
     for bad in (-1, [3, -2]):
-        with pytest.raises(ValueError, match="entropy"):
+        with pytest.raises(ValueError, match="^entropy: "):
             sfc64.entropy_words(bad)
     # control: the same magnitudes pass
     assert sfc64.entropy_words([3, 2]).tolist() == [3, 2]
@@ -133,3 +133,20 @@ def test_refresh_skips_dependency_functions_and_survives_unwritable_dirs(tmp_pat
             == {id(vars(mod)["f"]), id(vars(mod)["g"])})      # control: without the dependency
     assert kernel_cache.refresh([mod], [dep]) is False      # mkdir fails: OSError, no flush
     assert vars(mod)["f"]._cache.flushes == 0 and vars(dep)["g"]._cache.flushes == 0
+
+
+def test_seed_states_below_the_int64_limit_are_seeded_in_compiled_code(monkeypatch):
+    """Up to stop = 2**63 - 1 (every index fits an int64) no SeedSequence is built in
+    Python (the point of the module); the results are numpy's (checked above)."""
+    top = 2**63 - 1
+    ref = _numpy_states(9, top - 3, top, (2,))
+    ref200 = _numpy_states(9, 0, 200)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Python-level SeedSequence below the int64 limit")
+
+    monkeypatch.setattr(np.random, "SeedSequence", refuse)
+    np.testing.assert_array_equal(sfc64.seed_states(9, top - 3, top, (2,)), ref)
+    np.testing.assert_array_equal(sfc64.seed_states(9, 0, 200), ref200)
+    with pytest.raises(AssertionError, match="Python-level"):   # control: beyond it, numpy's
+        sfc64.seed_states(9, top - 1, top + 1)
