@@ -150,3 +150,20 @@ def test_seed_states_below_the_int64_limit_are_seeded_in_compiled_code(monkeypat
     np.testing.assert_array_equal(sfc64.seed_states(9, 0, 200), ref200)
     with pytest.raises(AssertionError, match="Python-level"):   # control: beyond it, numpy's
         sfc64.seed_states(9, top - 1, top + 1)
+
+
+def test_refresh_treats_each_cache_directory_on_its_own(tmp_path):
+    """A fresh directory does not stop the others from being checked, nor does one that
+    cannot be written (each is skipped, the loop goes on)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    c1, c2 = tmp_path / "c1", tmp_path / "c2"
+    mod = _fake_module(tmp_path, "fake_mod3", {"f": c1, "g": c2})
+    f, g = vars(mod)["f"]._cache, vars(mod)["g"]._cache
+    assert kernel_cache.refresh([mod]) is True and (f.flushes, g.flushes) == (1, 1)
+    for p in c2.iterdir():                  # c2 loses its marker, c1 stays fresh
+        p.unlink()
+    assert kernel_cache.refresh([mod]) is True and (f.flushes, g.flushes) == (1, 2)
+    mod2 = _fake_module(tmp_path, "fake_mod4", {"f": blocker / "sub", "g": tmp_path / "c3"})
+    assert kernel_cache.refresh([mod2]) is True                 # the unwritable one first
+    assert (vars(mod2)["f"]._cache.flushes, vars(mod2)["g"]._cache.flushes) == (0, 1)
