@@ -167,3 +167,23 @@ def test_refresh_treats_each_cache_directory_on_its_own(tmp_path):
     mod2 = _fake_module(tmp_path, "fake_mod4", {"f": blocker / "sub", "g": tmp_path / "c3"})
     assert kernel_cache.refresh([mod2]) is True                 # the unwritable one first
     assert (vars(mod2)["f"]._cache.flushes, vars(mod2)["g"]._cache.flushes) == (0, 1)
+
+
+@pytest.mark.parametrize("engine, guarded, deps", [
+    ("kernel", {"kernel", "sfc64"}, {"bookkeeping", "backends"}),
+    ("reduced_kernel", {"reduced_kernel"}, {"kernel", "sfc64", "bookkeeping", "backends"}),
+])
+def test_each_engine_guards_its_kernels_against_edits_of_every_dependency(monkeypatch, engine,
+                                                                         guarded, deps):
+    """The import-time guard names the engine's own modules and every module whose
+    compiled code or frozen globals its kernels use (kernel_cache's docstring)."""
+    import importlib
+    mod = importlib.import_module(f"verified_pgd.solver.{engine}")
+    calls = []
+    monkeypatch.setattr(kernel_cache, "refresh",
+                        lambda modules, dependencies=(): calls.append((modules, dependencies)))
+    mod._refresh_cache()
+    (modules, dependencies), = calls
+    short = lambda ms: {m.__name__.rsplit(".", 1)[-1] for m in ms}  # noqa: E731
+    assert short(modules) == guarded and modules[0] is mod
+    assert short(dependencies) == deps
