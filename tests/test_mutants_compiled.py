@@ -187,3 +187,23 @@ def test_each_engine_guards_its_kernels_against_edits_of_every_dependency(monkey
     short = lambda ms: {m.__name__.rsplit(".", 1)[-1] for m in ms}  # noqa: E731
     assert short(modules) == guarded and modules[0] is mod
     assert short(dependencies) == deps
+
+
+def test_compiled_reduced_final_state_is_the_numpy_reduced_final_state():
+    """The final (w, a) — not only the records — follow the numpy reduced simulator: the
+    last call of the kernel observes step T and takes no step."""
+    import verified_pgd as vp
+    rs = np.random.default_rng(4)
+    prob = vp.Problem(rs.normal(size=3), rs.normal(size=4))
+    w0, a0 = rs.normal(size=(4, 3)), rs.normal(size=(4, 4))
+    kw = dict(seed=2, chains=4, reduced=True, record_every=25)
+    sched = vp.Schedule([(0.05, 150), (0.0, 50)])
+    ref = vp.pgd(prob, w0, a0, sched, 0.02, engine="numpy", **kw)
+    got = vp.pgd(prob, w0, a0, sched, 0.02, engine="compiled", **kw)
+    assert not ref.diverged.any() and got.config["engine"] == "compiled"
+    for x, y in ((got.w, ref.w), (got.a, ref.a)):
+        assert np.max(np.linalg.norm(x - y, axis=-1) / np.linalg.norm(y, axis=-1)) <= 1e-12
+    # control: one more step is seen
+    longer = vp.pgd(prob, w0, a0, vp.Schedule([(0.05, 150), (0.0, 51)]), 0.02,
+                    engine="compiled", **kw)
+    assert np.max(np.abs(longer.a - ref.a)) > 1e-10
