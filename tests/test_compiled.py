@@ -151,6 +151,16 @@ def _same(x, y):
     for name in ("loss", "theta", "a_error", "w", "a"):
         np.testing.assert_array_equal(getattr(x.history, name), getattr(y.history, name))
 
+def _same_on_every_thread_count(run, full):
+    """``run()`` gives bitwise ``full`` on one thread and on all of numba's threads."""
+    before = numba.get_num_threads()
+    try:
+        for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(n)
+            _same(run(), full)
+    finally:
+        numba.set_num_threads(before)
+
 
 def test_chain_path_is_bitwise_the_same_for_any_chains_chunks_and_threads():
     kw = dict(seed=3, normalized=True, noise="ball", gradient=2, record_every=40,
@@ -164,13 +174,7 @@ def test_chain_path_is_bitwise_the_same_for_any_chains_chunks_and_threads():
     for name in ("w", "a"):
         np.testing.assert_array_equal(getattr(one, name)[0], getattr(full, name)[j])
     np.testing.assert_array_equal(one.history.w[:, 0], full.history.w[:, j])
-    before = numba.get_num_threads()
-    try:
-        for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
-            numba.set_num_threads(n)
-            _same(vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, **kw), full)
-    finally:
-        numba.set_num_threads(before)
+    _same_on_every_thread_count(lambda: vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, **kw), full)
     # negative control: the comparison sees a different first_chain (other streams)
     shifted = vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, first_chain=1, **kw)
     assert not np.array_equal(shifted.w, full.w)
@@ -287,12 +291,6 @@ def test_compiled_reduced_hits_and_divergence_agree_and_are_bitwise_invariant():
         _same(vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, chunk_size=chunk, **kw), full)
     one = vp.pgd(PROB, W0[4], A0[4], sched, 0.05, chains=1, first_chain=4, **kw)
     np.testing.assert_array_equal(one.history.a[:, 0], full.history.a[:, 4])
-    before = numba.get_num_threads()
-    try:
-        for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
-            numba.set_num_threads(n)
-            _same(vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, **kw), full)
-    finally:
-        numba.set_num_threads(before)
+    _same_on_every_thread_count(lambda: vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, **kw), full)
     shifted = vp.pgd(PROB, W0, A0, sched, 0.05, chains=M, first_chain=1, **kw)
     assert not np.array_equal(shifted.a, full.a)
