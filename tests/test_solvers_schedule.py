@@ -11,6 +11,7 @@ import pytest
 import verified_pgd as vp
 from verified_pgd.solver import Stage, rerun
 from verified_pgd.solver import bookkeeping, rng
+from verified_pgd.solver import numpy as numpy_engine
 
 PROB = vp.Problem.default()
 ODD = vp.Problem([0.3, -1.1, 0.7], [2.5, -0.4])          # s != 1, |a*| != 1
@@ -103,7 +104,7 @@ def test_minibatch_sgd_uses_the_annealed_step_size():
     w, a = np.array(SP.w), np.array(SP.a)
     for t in range(sched.total_steps):
         Z = gen.standard_normal(B * k * p).reshape(B, k, p)
-        g_w, g_a = vp.solver.numpy.minibatch_grad(PROB, w, a, Z)
+        g_w, g_a = numpy_engine.minibatch_grad(PROB, w, a, Z)
         eta = sched(t).eta
         w, a = w - eta * g_w, a - eta * g_a
         assert np.allclose(res.history.w[t + 1, 0], w, rtol=1e-13, atol=1e-15)
