@@ -895,16 +895,57 @@ def test_merge_of_blocks_is_the_whole_run(kw):
     assert parallel.run(cfg, 1).config == cfg.to_dict()
 
 
-def test_workers_more_than_chains_and_one_process_each():
+class _InlinePool:
+    """Stands in for ProcessPoolExecutor (mutmut's workers cannot start a fork server: the
+    parent's __main__ is not importable from ./mutants): records its arguments and maps
+    in this process.  The real processes: tests/test_mutants_solvers_workers.py."""
+
+    made = []
+
+    def __init__(self, n, mp_context=None):
+        self.n, self.ctx = n, mp_context
+        _InlinePool.made.append(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, items):
+        self.items = list(items)
+        return map(fn, self.items)
+
+
+def test_parallel_run_splits_into_even_blocks_and_merges(monkeypatch):
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _InlinePool)
+    _InlinePool.made.clear()
+    rng = np.random.default_rng(9)
+    Wm, Am = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
     sched = vp.Schedule([(0.2, 3)])
-    Wm = np.array([[0.2, 0.9, -0.5], [1.0, 0.1, 0.2]])
-    Am = np.array([[0.4, 0.7], [-0.2, 0.3]])
-    one = vp.pgd(PROB, Wm, Am, sched, eta=0.1, chains=2, record_states=True, engine="numpy")
+    one = vp.pgd(PROB, Wm, Am, sched, eta=0.1, chains=5, record_states=True, engine="numpy",
+                 first_chain=1)
+    for workers, blocks in [(2, [(0, 2), (2, 5)]), (3, [(0, 1), (1, 3), (3, 5)]),
+                            (9, [(i, i + 1) for i in range(5)])]:
+        r = vp.pgd(PROB, Wm, Am, sched, eta=0.1, chains=5, record_states=True, workers=workers,
+                   engine="numpy", first_chain=1)
+        assert r == one
+        pool = _InlinePool.made[-1]
+        assert pool.n == len(blocks) and pool.ctx is not None
+        assert pool.ctx.get_start_method() == parallel._context().get_start_method()
+        assert [(b.first_chain - 1, b.first_chain - 1 + b.chains) for b in pool.items] == blocks
+    # workers=None: one per core (at most the chains)
+    _InlinePool.made.clear()
+    r = vp.pgd(PROB, Wm, Am, sched, eta=0.1, chains=5, record_states=True, workers=None,
+               engine="numpy", first_chain=1)
+    assert r == one
+    n = min(os.cpu_count() or 1, 5)
+    assert (_InlinePool.made[-1].n if _InlinePool.made else 1) == n
+    # more workers than chains with one chain: no pool at all
+    _InlinePool.made.clear()
     assert vp.pgd(PROB, Wm[0], Am[0], sched, eta=0.1, workers=4, engine="numpy") == \
         vp.pgd(PROB, Wm[0], Am[0], sched, eta=0.1, engine="numpy")
-    two = vp.pgd(PROB, Wm, Am, sched, eta=0.1, chains=2, record_states=True, workers=2,
-                 engine="numpy")
-    assert two == one
+    assert _InlinePool.made == []
 
 
 def test_parallel_context_is_a_clean_start():
