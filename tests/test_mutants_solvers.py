@@ -1103,3 +1103,360 @@ def test_hp_context_restores_the_precision_and_converts_exactly():
     assert flint.ctx.prec == old_prec
     assert highprec.HPContext("mp", 30).__enter__().__exit__(None, None, None) in (None, False)
     assert mpmath.mp.dps == old_dps
+
+
+# --------------------------------------------------------------------------- second round
+# (written against the survivors of the first mutmut run of the `solvers` target)
+
+def test_minibatch_grad_default_is_euclidean_and_float32_is_computed_in_float64():
+    rng = np.random.default_rng(10)
+    w, a, Z = rng.normal(size=3), rng.normal(size=2), rng.normal(size=(5, 2, 3))
+    gw, ga = _sample_grad(PROB, w, a, Z)
+    d_w, d_a = npeng.minibatch_grad(PROB, w, a, Z)
+    np.testing.assert_allclose(d_w, gw, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(d_a, ga, rtol=1e-12, atol=1e-14)
+    w32, a32, Z32 = w.astype(np.float32), a.astype(np.float32), Z.astype(np.float32)
+    want = _sample_grad(PROB, w32.astype(float), a32.astype(float), Z32.astype(float))
+    for i in range(3):
+        args = [w32.astype(float), a32.astype(float), Z32.astype(float)]
+        args[i] = (w32, a32, Z32)[i]
+        g = npeng.minibatch_grad(PROB, *args)
+        assert g[0].dtype == np.float64 and g[1].dtype == np.float64
+        np.testing.assert_allclose(g[0], want[0], rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(g[1], want[1], rtol=1e-13, atol=1e-15)
+
+
+def test_minibatch_grad_relu_derivative_is_zero_at_zero():
+    """An input with w . z_j = 0 exactly: relu'(0) = 0 (the indicator h > 0)."""
+    w, a = np.array([1.0, 0.0, 0.0]), np.array([0.7, -0.4])
+    Z = np.array([[[0.0, 1.0, 1.0], [0.5, 0.2, -0.3]], [[-0.2, 1.0, 0.0], [0.0, -2.0, 1.0]]])
+    gw, ga = _sample_grad(PROB, w, a, Z)
+    d_w, d_a = npeng.minibatch_grad(PROB, w, a, Z)
+    np.testing.assert_allclose(d_w, gw, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(d_a, ga, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("prec", ["float64", 20])
+@pytest.mark.parametrize("steps", [1, 3])
+def test_overflowing_loss_after_an_acceptable_step_reverts_the_chain(prec, steps):
+    """A huge a-noise: the step passes the bound test (|a| <= 1e300) but the loss of the new
+    state overflows float64, so the observation flags it and puts the chain back to its
+    previous state (state 0), in the step loop (steps=3) and at the final observation
+    (steps=1)."""
+    sched = vp.Schedule([vp.Stage(steps, 1.0, 0.0, 1e200)])
+    r = vp.pgd(PROB, np.array([W0, W0]), np.array([A0, A0]), sched, divergence_bound=1e300,
+               record_every=1, record_states=True, precision=prec, engine="numpy", chains=2)
+    w_start = W0 / np.linalg.norm(W0)
+    assert r.diverged.tolist() == [True, True] and r.diverged_step.tolist() == [1, 1]
+    np.testing.assert_allclose(r.w, [w_start, w_start], rtol=1e-15)
+    assert np.array_equal(r.a, [A0, A0])
+    assert np.all(np.isfinite(r.history.loss)) and np.all(np.isfinite(r.history.a))
+    assert np.all(r.history.a == A0)
+    assert np.all(r.history.loss == r.history.loss[0])
+
+
+def test_outputs_absorb_messages_and_a_divergence_at_state_zero():
+    cfg = _cfg(M=2)
+    out = bookkeeping.Outputs(cfg, {"w": 3, "a": 2})
+    R = len(cfg.record_steps)
+    ok = np.zeros((R, 2))
+    with pytest.raises(RuntimeError) as info:
+        out.absorb(0, 2, [0, 0], [-1, -1], np.full((R, 2), np.inf), ok, ok)
+    assert str(info.value) == ("engine contract: a non-finite loss was recorded (a chain must "
+                               "be frozen before its values leave float64)")
+    out.absorb(0, 2, [0, 3], [0, -1], ok, ok, ok)
+    assert out.hit.tolist() == [-1, 3] and out.div.tolist() == [0, -1]
+    out.absorb(0, 2, [0, 3], [1, 2], ok, ok, ok)
+    assert out.hit.tolist() == [-1, -1]
+
+
+def test_hp_text_keeps_trailing_zeros_and_more_arb_digits():
+    with highprec.HPContext("mp", 40) as X:
+        s = X.text(mpmath.mpf(0.5))
+        assert s == "0." + "5" + "0" * 44 and len(s) == 47
+    with highprec.HPContext("arb", 100) as X:
+        import flint
+        x = flint.arb(1 / 3, 1e-3)
+        s = X.text(x)
+        # every digit of the float64 midpoint, not only the ones the radius certifies
+        assert s.startswith("[0.333333333333333") and "+/-" in s
+        assert flint.arb(s).contains(x)
+
+
+def _covers(mid, rad, x):
+    import flint
+    old = flint.ctx.prec
+    flint.ctx.prec = 2000          # exact for float64 and 200-bit numbers
+    try:
+        lo, hi = flint.arb(mid) - flint.arb(rad), flint.arb(mid) + flint.arb(rad)
+        x_lo, x_hi = x.mid() - x.rad(), x.mid() + x.rad()
+        return bool(lo <= x_lo) and bool(x_hi <= hi)
+    finally:
+        flint.ctx.prec = old
+
+
+def test_hp_enclosure_covers_every_ball_and_is_tight():
+    import flint
+    rng = np.random.default_rng(12)
+    with highprec.HPContext("arb", 200) as X:
+        balls = [flint.arb(0.5, 2.0 ** -30), flint.arb(-1.25, 1e-10)]
+        for _ in range(300):
+            m = flint.arb(float(rng.normal())) + flint.arb(float(rng.normal())) * 2.0 ** -60 \
+                + flint.arb(float(rng.normal())) * 2.0 ** -120
+            balls.append(flint.arb(m.mid(), float(2.0 ** rng.integers(-60, -20))))
+            balls.append(m / 3)
+        for x in balls:
+            mid, rad = X.enclosure(x)
+            assert mid == float(x.mid())
+            assert _covers(mid, rad, x), x
+            # no wider than the ball plus the midpoint's rounding, to a relative 1e-12
+            need = float(x.rad()) + abs(float(x.mid() - flint.arb(mid)))
+            assert rad <= need * (1 + 1e-12) + 1e-300
+        # a ball whose midpoint is a float64 number: the radius is the ball's own
+        x = flint.arb(0.5, 2.0 ** -30)
+        mid, rad = X.enclosure(x)
+        assert mid == 0.5 and float(x.rad()) <= rad <= float(x.rad()) * (1 + 1e-12)
+
+
+def test_hp_a_error_is_the_correctly_rounded_high_precision_quotient():
+    """The a-error of an mp run is its own quotient |r| / |s a*| rounded once, not the
+    quotient of two float64 roundings."""
+    sched = vp.Schedule([vp.Stage(12, 0.07, 0.4, 0.3)])
+    rng = np.random.default_rng(13)
+    n_diff = 0
+    for c in range(4):
+        w0, a0 = rng.normal(size=3), rng.normal(size=2)
+        r = vp.pgd(PROB, w0, a0, sched, seed=c, precision=30, record_every=1, record_states=True)
+        ref = _mp_path_chain(PROB, w0, a0, sched.stages, c, 50)
+        with mpmath.workdps(50):
+            s_exact = mpmath.sqrt(sum(mpmath.mpf(float(x)) ** 2 for x in PROB.w_star))
+            sa = [s_exact * mpmath.mpf(float(s_)) for s_ in PROB.a_star]
+            nsa = mpmath.sqrt(sum(x * x for x in sa))
+            for t, (w, a) in enumerate(ref):
+                nw = mpmath.sqrt(sum(x * x for x in w))
+                nr = mpmath.sqrt(sum((nw * y - z) ** 2 for y, z in zip(a, sa)))
+                assert r.history.a_error[t, 0] == float(nr / nsa)
+                n_diff += float(nr) / float(nsa) != float(nr / nsa)
+    assert n_diff > 0    # the double rounding differs somewhere: the test can see it
+
+
+def _mp_path_chain(prob, w0, a0, stages, chain, dps):
+    g = _gen(chain, 0)
+    p, k = prob.p, prob.k
+    with mpmath.workdps(dps):
+        w = [mpmath.mpf(float(x)) for x in w0]
+        a = [mpmath.mpf(float(x)) for x in a0]
+        n = mpmath.sqrt(sum(x * x for x in w))
+        w = [x / n for x in w]
+        path = [(w, a)]
+        for st in stages:
+            for _ in range(st.steps):
+                z = g.standard_normal(p + k)
+                g_w, g_a = vp.grad_mp(prob, w, a, dps=dps, riemannian=True)
+                w = [x - st.eta * (gx + st.sigma_w * mpmath.mpf(float(n_)))
+                     for x, gx, n_ in zip(w, g_w, z[:p])]
+                a = [x - st.eta * (gx + st.sigma_a * mpmath.mpf(float(n_)))
+                     for x, gx, n_ in zip(a, g_a, z[p:])]
+                n = mpmath.sqrt(sum(x * x for x in w))
+                w = [x / n for x in w]
+                path.append((w, a))
+    return path
+
+
+@pytest.mark.parametrize("prec", ["arb:64", 20, "float64"])
+def test_free_norm_bound_is_tested_on_the_true_norm_in_every_precision(prec):
+    """Free parametrization, |w0| = 3 with bound 2.5: the first update leaves the bound
+    (|w1| ~ 3), in arb too (where the normalized model's norm identity must not be used)."""
+    w0 = np.array([3.0, 0.0, 0.0])
+    sched = vp.Schedule([vp.Stage(3, 0.01, 0.0, 0.0)])
+    r = vp.pgd(PROB, w0, A0, sched, normalized=False, divergence_bound=2.5, precision=prec,
+               engine="numpy")
+    assert np.linalg.norm(w0 - 0.01 * vp.grad(PROB, w0, A0)[0]) > 2.5
+    assert r.diverged_step[0] == 1 and np.array_equal(r.w[0], w0)
+
+
+def test_rerun_of_a_config_without_bit_generator_or_stream():
+    sched = vp.Schedule([(0.2, 4)])
+    r = vp.pgd(PROB, W0, A0, sched, eta=0.05, seed=3, engine="numpy")
+    c = dict(r.config)
+    del c["bit_generator"]
+    assert api.rerun(c) == r
+    rr = vp.pgd(PROB, W0, A0, sched, eta=0.05, seed=3, engine="numpy", reduced=True)
+    c = dict(rr.config)
+    del c["stream"], c["bit_generator"]
+    assert api.rerun(c) == rr
+    c = dict(r.config)
+    c.pop("reduced", None)
+    assert api.rerun(c).config.get("reduced") is None
+
+
+def test_check_workers_edges(monkeypatch):
+    assert parallel.check_workers(1) == 1
+    with pytest.raises(ValueError) as info:
+        parallel.check_workers(0)
+    assert str(info.value).startswith("workers:")
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: None)
+    assert parallel.check_workers(None) == 1
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 3)
+    assert parallel.check_workers(None) == 3
+
+
+def test_context_falls_back_to_spawn(monkeypatch):
+    monkeypatch.setattr(parallel.mp, "get_all_start_methods", lambda: ["fork", "spawn"])
+    assert parallel._context().get_start_method() == "spawn"
+
+
+def test_result_from_dict_not_a_table_message():
+    for bad in ([1], None, "x"):
+        with pytest.raises(ValueError) as info:
+            Result.from_dict(bad)
+        assert str(info.value) == "result: expected a table"
+
+
+def test_f64_terms_default_is_the_euclidean_gradient():
+    rng = np.random.default_rng(14)
+    W, A = rng.normal(size=(2, 3)), rng.normal(size=(2, 2))
+    g_w, g_a, _, _ = npeng.f64_terms(PROB.w_hat_star, PROB.a_star, PROB.s, W, A)
+    for i in range(2):
+        np.testing.assert_allclose(g_w[i], vp.grad(PROB, W[i], A[i])[0], rtol=1e-13, atol=1e-15)
+
+
+def test_minibatch_grad_projects_a_float32_w_in_float64():
+    """The tangent projection of a float32 w is computed in float64 (|w| and w/|w| too)."""
+    rng = np.random.default_rng(15)
+    w32 = rng.normal(size=3).astype(np.float32)
+    a, Z = rng.normal(size=2), rng.normal(size=(4, 2, 3))
+    gw, _ = _sample_grad(PROB, w32.astype(float), a, Z)
+    wh = w32.astype(float) / np.linalg.norm(w32.astype(float))
+    want = gw - (gw @ wh) * wh
+    got, _ = npeng.minibatch_grad(PROB, w32, a, Z, riemannian=True)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+# --------------------------------------------------------------------------- third round
+
+_BASE = dict(problem=PROB, w0=W0, a0=A0, schedule=[(0.1, 3)], eta=0.1, engine="numpy")
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(eta=None), "eta: required: the schedule's stages carry no step size "
+                     "(give eta=..., or Stage(steps, eta, sigma_w, sigma_a) stages)"),
+    (dict(schedule=vp.Schedule([vp.Stage(2, 0.1, 0.1, 0.1)])),
+     "eta: the schedule carries its own step size per stage; pass eta=None (an explicit eta "
+     "would silently override it)"),
+    (dict(gradient=2, precision=20), "gradient: mini-batch gradients are float64 only "
+                                     "(precision must be 'float64')"),
+    (dict(reduced=True, gradient=2), "gradient: the reduced simulator needs the population "
+     "gradient (mini-batch gradients are not isotropic in the reduced frame); use reduced=False"),
+    (dict(reduced=True, precision=20), "precision: the reduced simulator is float64 only; use "
+                                       "reduced=False for mpmath/arb runs"),
+    (dict(a0=[1e200, 1.0]), "a0: the initial loss overflows float64 (|w0| |a0| too large for "
+                            "this problem); rescale the initial state (w0, a0)"),
+])
+def test_build_config_messages_in_full(kw, message):
+    with pytest.raises(ValueError) as info:
+        config.build_config(**{**_BASE, **kw})
+    assert str(info.value) == message
+
+
+def test_build_config_names_w0_and_a0_in_conversion_errors():
+    for name in ("w0", "a0"):
+        with pytest.raises(TypeError) as info:
+            config.build_config(**{**_BASE, name: "abc"})
+        assert str(info.value).startswith(f"{name}: expected an array of real numbers")
+
+
+def test_initial_loss_check_normalizes_w0_first_and_names_the_larger_factor():
+    # normalized: |w0| = 1e150 is scaled to 1, so a loss of ~1e20 is fine
+    config.build_config(**{**_BASE, "w0": [1e150, 0.0, 0.0], "a0": [1e10, 1.0]})
+    with pytest.raises(ValueError, match="^w0: the initial loss overflows"):
+        config.build_config(**{**_BASE, "w0": [1e150, 0.0, 0.0], "a0": [1e10, 1.0],
+                               "normalized": False})
+    # a tie between the largest |w0| and |a0| entries names a0
+    with pytest.raises(ValueError, match="^a0: the initial loss overflows"):
+        config.build_config(**{**_BASE, "w0": [1e120, 0.0, 0.0], "a0": [1e120, 1.0],
+                               "normalized": False})
+
+
+def test_no_floating_point_warnings_escape():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="^a0: the initial loss overflows"):
+            config.build_config(**{**_BASE, "a0": [1e200, 1.0]})
+        sched = vp.Schedule([vp.Stage(3, 1.0, 0.0, 1e200)])
+        r = vp.pgd(PROB, W0, A0, sched, divergence_bound=1e300, engine="numpy")
+        assert r.diverged_step[0] == 1
+        w0, a0 = np.array([2.0, 1.5, -1.0]), np.array([3.0, -2.5])
+        r = vp.pgd(PROB, w0, a0, vp.Schedule([vp.Stage(300, 1.2, 0.0, 0.0)]), normalized=False,
+                   divergence_bound=1e300, engine="numpy")
+        assert r.diverged[0]
+
+
+def test_default_record_every_is_a_hundredth_of_the_steps():
+    for total, every in [(200, 2), (1000, 10), (99, 1), (150, 1), (250, 2)]:
+        cfg = config.build_config(**{**_BASE, "schedule": [(0.1, total)]})
+        assert cfg.record_every == every, total
+
+
+def test_outputs_result_counts_a_divergence_at_state_zero():
+    cfg = _cfg(M=2)
+    out = bookkeeping.Outputs(cfg, {"w": 3, "a": 2})
+    ok = np.zeros((len(cfg.record_steps), 2))
+    out.absorb(0, 2, [0, 0], [0, -1], ok, ok, ok)
+    r = out.result(np.zeros((2, 3)), np.zeros((2, 2)))
+    assert r.diverged.tolist() == [True, False] and r.hit_step.tolist() == [-1, 0]
+    assert r.diverged_step.tolist() == [0, -1]
+
+
+def test_book_state_zero_divergence_and_theta_exactly_eps():
+    cfg = _cfg(M=2, R_every=10, T=20)      # records 0, 10, 20
+    out = bookkeeping.Outputs(cfg, {"w": 3, "a": 2})
+    book = bookkeeping.Book(cfg, out, 0, 2, 1.0)
+    eps = cfg.eps
+    bad = bookkeeping.Observation(np.array([np.nan, 1.0]), np.zeros(2), lambda: np.ones(2))
+    good = bookkeeping.Observation(np.array([0.0, 1.0]), np.zeros(2), lambda: np.ones(2))
+    seq = iter([bad, good])
+    book.observe(0, "s", "p", lambda s: (next(seq), None), lambda m, p, s: p)
+    assert book.div.tolist() == [0, -1]
+    # theta exactly eps at a step that is not recorded: a hit (theta <= eps)
+    edge = bookkeeping.Observation(np.array([1.0, eps]), lambda: np.array([0.0, 0.0]),
+                                   lambda: np.ones(2))
+    book.observe(3, "s", "p", lambda s: (edge, None), None)
+    assert book.hit.tolist() == [0, 3]
+    book.finish()
+    assert out.hit.tolist() == [-1, 3] and out.div.tolist() == [0, -1]
+
+
+def test_book_frozen_chains_stay_frozen_when_others_fail():
+    cfg = _cfg(M=3, T=4)
+    out = bookkeeping.Outputs(cfg, {"w": 3, "a": 2})
+    book = bookkeeping.Book(cfg, out, 0, 3, 1.0)
+    book.check_step(0, np.array([1.0, 1.0, np.inf]), np.zeros((3, 2)))
+    assert book.frozen.tolist() == [False, False, True]
+    obs = [bookkeeping.Observation(np.array([1.0, np.nan, 1.0]), np.zeros(3), lambda: np.ones(3)),
+           bookkeeping.Observation(np.ones(3), np.zeros(3), lambda: np.ones(3))]
+    seq = iter(obs)
+    book.observe(2, "s", "p", lambda s: (next(seq), None), lambda m, p, s: p)
+    assert book.frozen.tolist() == [False, True, True]
+    assert book.div.tolist() == [-1, 2, 1]
+    # extra_bad adds to the bound test's failures, it does not replace them
+    book2 = bookkeeping.Book(cfg, out, 0, 3, 1.0)
+    book2.check_step(0, np.array([1.0, np.inf, 1.0]), np.zeros((3, 2)), np.array([True, False, False]))
+    assert book2.div.tolist() == [1, 1, -1]
+
+
+def test_result_fields_take_their_dtypes_from_any_input():
+    from verified_pgd.solver.result import HandOver
+    r = _result(w=HandOver(np.array([[1, 2]])), a=[[3]], hit_step=[1.0], diverged=[0],
+                diverged_step=[-1.0],
+                history=History(step=[0.0, 1.0], loss=[[1], [0]], theta=[[0], [0]],
+                                a_error=[[1], [1]], w=[[[1, 2]], [[1, 2]]]))
+    assert r.w.dtype == np.float64 and r.a.dtype == np.float64
+    assert r.hit_step.dtype == np.int64 and r.diverged.dtype == bool
+    assert r.diverged_step.dtype == np.int64
+    h = r.history
+    assert h.step.dtype == np.int64 and h.loss.dtype == np.float64 and h.w.dtype == np.float64
+    assert h.theta.dtype == np.float64 and h.a_error.dtype == np.float64
+    assert History(step=HandOver(np.array([0.0])), loss=HandOver(np.array([[1]])),
+                   theta=[[0.0]], a_error=[[0.0]]).loss.dtype == np.float64
