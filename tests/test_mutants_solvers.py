@@ -1460,3 +1460,20 @@ def test_result_fields_take_their_dtypes_from_any_input():
     assert h.theta.dtype == np.float64 and h.a_error.dtype == np.float64
     assert History(step=HandOver(np.array([0.0])), loss=HandOver(np.array([[1]])),
                    theta=[[0.0]], a_error=[[0.0]]).loss.dtype == np.float64
+
+
+def test_pgd_validates_and_passes_chunk_size(monkeypatch):
+    with pytest.raises(ValueError, match="^chunk_size"):
+        vp.pgd(PROB, W0, A0, [(0.1, 2)], eta=0.1, chunk_size=0, engine="numpy")
+    with pytest.raises(TypeError, match="^chunk_size"):
+        vp.pgd(PROB, W0, A0, [(0.1, 2)], eta=0.1, chunk_size=1.5, engine="numpy")
+    seen = []
+    real = npeng.run
+
+    def spy(cfg):
+        seen.append(cfg.chunk_size)
+        return real(cfg)
+
+    monkeypatch.setattr(npeng, "run", spy)      # serial_engine imports it at each call
+    vp.pgd(PROB, W0, A0, [(0.1, 2)], eta=0.1, chunk_size=3, engine="numpy")
+    assert seen == [3]
