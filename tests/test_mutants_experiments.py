@@ -1,0 +1,626 @@
+"""Fast, direct tests of the experiments (``verified_pgd/experiments``), written for the
+mutation run of the ``experiments`` target (docs/testing.md, issue 17).
+
+No PGD runs: ``plan`` is checked against the configuration it reads, and ``analyse`` is
+fed raw task results built here (tiny) with known content; its headline numbers are
+recomputed independently (counts by hand, Clopper-Pearson from scipy's Beta quantiles,
+quantiles with ``statistics.quantiles``, least squares with ``numpy.polyfit``).  E6 and
+E7 run their solvers inside ``analyse``: ``verified_pgd.pgd`` and
+``escape.compare_prediction`` are replaced by recorders, so the test sees what they are
+asked and controls what they return.  Figures are captured in place of ``save_figure``
+(no PNG is rendered, except in the test of ``save_figure`` itself) and their data checked.
+"""
+import copy
+import math
+import statistics
+import struct
+import sys
+import types
+import zlib
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy.stats import beta
+
+import verified_pgd as vp
+from verified_pgd import config as cfg
+from verified_pgd import theory
+from verified_pgd.experiments import _common, e1_landscape as e1, e2_spurious as e2, \
+    e3_success as e3, e4_precision as e4, e5_scaling as e5, e6_paper as e6, \
+    e7_escape as e7
+import verified_pgd.experiments as experiments
+
+NO_SPURIOUS = {"w_star": [1.0, 0.0, 0.0, 0.0], "a_star": [1.0, 1.0, 1.0, 1.0]}
+
+
+@pytest.fixture
+def conf():
+    return copy.deepcopy(cfg.load_run(quick=True))
+
+
+@pytest.fixture
+def prob(conf):
+    return cfg.build_problem(conf["problem"])
+
+
+@pytest.fixture
+def figs(monkeypatch):
+    """Capture every figure instead of rendering it: {file name: Figure}."""
+    out = {}
+
+    def capture(fig, out_dir, name):
+        assert name not in out
+        out[name] = fig
+        return name
+    for m in (e1, e2, e3, e4, e5, e6, e7):
+        monkeypatch.setattr(m, "save_figure", capture)
+    return out
+
+
+def cp95(x, n):
+    """Exact two-sided 95% Clopper-Pearson interval from the Beta quantiles."""
+    lo = 0.0 if x == 0 else beta.ppf(0.025, x, n - x + 1)
+    hi = 1.0 if x == n else beta.ppf(0.975, x + 1, n - x)
+    return lo, hi
+
+
+def close(a, b, tol=1e-12):
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def lines_of(ax):
+    return [ln for ln in ax.get_lines()]
+
+
+# ------------------------------------------------------------------------ _common
+
+def test_section_to_dict_has_every_field():
+    s = _common.Section(id="x", title="T", text="body", summary={"a": 1},
+                        table={"columns": ["c"], "rows": [[1]]}, figures=[{"file": "f"}],
+                        data={"d": [1]}, notes=["n"])
+    assert s.to_dict() == {"id": "x", "title": "T", "text": "body", "summary": {"a": 1},
+                           "table": {"columns": ["c"], "rows": [[1]]},
+                           "figures": [{"file": "f"}], "data": {"d": [1]}, "notes": ["n"]}
+    d = _common.Section(id="y", title="U", text="").to_dict()
+    assert d["summary"] == {} and d["figures"] == [] and d["data"] == {} and d["notes"] == []
+    assert d["table"] == {"columns": [], "rows": []}
+
+
+def _seed_spec(master, experiment, *parts):
+    # the documented derivation, from numpy's SeedSequence and zlib directly
+    key = [experiment] + [p if isinstance(p, int) else zlib.crc32(str(p).encode("utf-8"))
+                          for p in parts]
+    hi, lo = (int(v) for v in np.random.SeedSequence(master, spawn_key=key).generate_state(2, np.uint32))
+    return (hi * 2**32 + lo) // 2
+
+
+@pytest.mark.parametrize("master, experiment, parts", [
+    (0, 2, ("gd",)), (12345, 3, (0,)), (7, 6, (1, "random", "pgd_ball")), (2**40, 5, ("k", 16)),
+    (3, 4, ())])
+def test_seed_for_is_the_documented_seedsequence_derivation(master, experiment, parts):
+    s = _common.seed_for(master, experiment, *parts)
+    assert type(s) is int and 0 <= s < 2**63
+    assert s == _seed_spec(master, experiment, *parts)
+
+
+def test_seed_for_tells_its_inputs_apart():
+    seeds = {_common.seed_for(0, 2, "gd"), _common.seed_for(0, 2, "pgd"),
+             _common.seed_for(0, 3, "gd"), _common.seed_for(1, 2, "gd"),
+             _common.seed_for(0, 2, 5), _common.seed_for(0, 2, "5"), _common.seed_for(0, 2)}
+    assert len(seeds) == 7
+    # the top bit of the 64 is dropped (a valid seed is < 2**63), the lowest is kept
+    raw = [np.random.SeedSequence(m, spawn_key=(1,)).generate_state(2, np.uint32)
+           for m in range(64)]
+    assert any(int(r[0]) >= 2**31 for r in raw)
+    assert any(_common.seed_for(m, 1) % 2 for m in range(64))
+
+
+def test_task_is_a_validated_task_with_the_given_options():
+    spec = {"w_star": [1.0, 0.0], "a_star": [1.0, -1.0]}
+    t = _common.task(spec, {"kind": "spurious"}, {"kind": "constant", "sigma": 0.5, "steps": 7},
+                     eta=0.25, chains=3, seed=99)
+    assert t == cfg.validate_task({"problem": spec, "init": {"kind": "spurious"},
+                                   "schedule": {"kind": "constant", "sigma": 0.5, "steps": 7},
+                                   "seed": 99, "solver": {"eta": 0.25, "chains": 3, "eps": 1e-3,
+                                                          "record_every": 0,
+                                                          "noise": "gaussian"}})
+    assert t["solver"]["eps"] == 1e-3 and t["solver"]["record_every"] == 0
+    assert t["solver"]["noise"] == "gaussian"
+    t2 = _common.task(spec, {"kind": "random", "scale": 2.0},
+                      {"kind": "stages", "stages": [[0.3, 4]]}, eta=0.5, chains=2, seed=5,
+                      eps=1e-5, record_every=2, noise="ball")
+    sol = t2["solver"]
+    assert (sol["eta"], sol["chains"], sol["eps"], sol["record_every"], sol["noise"]) == \
+        (0.5, 2, 1e-5, 2, "ball")
+    assert t2["seed"] == 5 and t2["init"] == {"kind": "random", "scale": 2.0}
+    assert t2["problem"] == spec and t2["schedule"]["stages"] == [[0.3, 4]]
+
+
+@pytest.mark.parametrize("chains, per_task", [(1, 250), (249, 250), (250, 250), (251, 250),
+                                              (600, 250), (2000, 250), (10, 3), (7, 7)])
+def test_split_chains_balanced_chunks(chains, per_task):
+    parts = (_common.split_chains(chains, per_task) if per_task != 250
+             else _common.split_chains(chains))
+    assert sum(parts) == chains
+    assert len(parts) == -(-chains // per_task)
+    assert max(parts) <= per_task and max(parts) - min(parts) <= 1
+    assert parts == sorted(parts, reverse=True)
+
+
+def test_loglog_fit_is_least_squares_on_the_finite_positive_points():
+    x = [1.0, 2.0, 0.0, 4.0, 8.0, -1.0, 16.0, np.inf, 3.0]
+    y = [3.0, 5.0, 2.0, np.nan, 20.0, 4.0, 70.0, 5.0, -2.0]
+    good = [(1.0, 3.0), (2.0, 5.0), (8.0, 20.0), (16.0, 70.0)]
+    A = np.array([[math.log(a), 1.0] for a, _ in good])
+    ref = np.linalg.lstsq(A, np.log([b for _, b in good]), rcond=None)[0]
+    s, c = _common.loglog_fit(x, y)
+    assert type(s) is float and type(c) is float
+    assert close(s, ref[0], 1e-10) and close(c, ref[1], 1e-10)
+    assert _common.loglog_fit([1.0, 2.0, 0.0], [1.0, np.nan, 1.0]) == (None, None)
+    assert _common.loglog_fit([], []) == (None, None)
+    s2, _ = _common.loglog_fit([2, 4], [8, 2])              # two points: exact, slope -2
+    assert close(s2, -2.0, 1e-12)
+
+
+def test_new_figure_sizes_and_axes():
+    fig, ax = _common.new_figure()
+    assert tuple(fig.get_size_inches()) == (6.4, 4.0) and hasattr(ax, "plot")
+    assert fig.get_layout_engine() is not None
+    fig, axes = _common.new_figure(ncols=3, width=2.0, height=1.5)
+    assert len(axes) == 3 and tuple(fig.get_size_inches()) == (6.0, 1.5)
+    fig, ax = _common.new_figure(width=5.0, height=2.5)
+    assert tuple(fig.get_size_inches()) == (5.0, 2.5)
+    assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
+
+
+def _png_chunks(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    i, out = 8, []
+    while i < len(data):
+        n, = struct.unpack(">I", data[i:i + 4])
+        out.append((data[i + 4:i + 8], data[i + 8:i + 8 + n]))
+        i += 12 + n
+    return out
+
+
+def test_save_figure_writes_a_png_at_110_dpi_without_software_tag(tmp_path):
+    fig, ax = _common.new_figure(width=2.0, height=1.0)
+    ax.plot([0, 1], [0, 1])
+    assert _common.save_figure(fig, tmp_path, "x.png") == "x.png"
+    data = (tmp_path / "x.png").read_bytes()
+    chunks = _png_chunks(data)
+    w, h = struct.unpack(">II", chunks[0][1][:8])
+    assert (w, h) == (220, 110)
+    texts = b"".join(body for kind, body in chunks if kind in (b"tEXt", b"iTXt", b"zTXt"))
+    assert b"Software" not in texts and b"matplotlib" not in data.lower()
+    assert list(tmp_path.iterdir()) == [tmp_path / "x.png"]      # no temporary left
+
+
+def test_fmt():
+    assert _common.fmt(None) == "—"
+    assert _common.fmt(float("inf")) == "inf" and _common.fmt(float("nan")) == "nan"
+    assert _common.fmt(-float("inf")) == "-inf"
+    assert _common.fmt(1 / 3) == "0.3333" and _common.fmt(123456.0) == "1.235e+05"
+    assert _common.fmt(1 / 3, 2) == "0.33"
+    assert _common.fmt(7) == "7" and _common.fmt("a") == "a" and _common.fmt([1]) == "[1]"
+
+
+# ------------------------------------------------------------------------ experiments.get, run
+
+def test_get_known_and_unknown():
+    for name, mod in experiments.MODULES.items():
+        m = experiments.get(name)
+        assert m.ID == name and m.__name__ == f"verified_pgd.experiments.{mod}"
+    with pytest.raises(ValueError) as ei:
+        experiments.get("e9")
+    msg = str(ei.value)
+    assert msg.startswith("experiment: unknown experiment 'e9' (known: e1, e2, e3, e4, e5, e6, e7)")
+
+
+def test_run_plans_runs_in_one_batch_and_hands_each_analyse_its_results(conf, monkeypatch, tmp_path):
+    calls = []
+
+    def fake_module(name, n):
+        m = types.ModuleType(f"verified_pgd.experiments.fake_{name}")
+
+        def plan(c, problem):
+            assert c is conf and isinstance(problem, vp.Problem)
+            assert list(problem.a_star) == conf["problem"]["a_star"]
+            return [f"{name}-task{i}" for i in range(n)]
+
+        def analyse(c, problem, results, out_dir):
+            calls.append((name, list(results), out_dir))
+            return f"section-{name}"
+        m.plan, m.analyse = plan, analyse
+        return m
+    sizes = {"ea": 2, "eb": 0, "ec": 3}
+    for name, n in sizes.items():
+        monkeypatch.setitem(sys.modules, f"verified_pgd.experiments.fake_{name}",
+                            fake_module(name, n))
+        monkeypatch.setitem(experiments.MODULES, name, f"fake_{name}")
+    batch = {}
+
+    def fake_run_tasks(tasks, **kw):
+        batch["tasks"], batch["kw"] = list(tasks), kw
+        return [t.replace("task", "result") for t in tasks]
+    import verified_pgd.sweep as sweep
+    monkeypatch.setattr(sweep, "run_tasks", fake_run_tasks)
+    conf["run"]["experiments"] = ["ec", "eb", "ea"]
+    out = experiments.run(conf, tmp_path, workers=3, dask="DASK", progress=False)
+    assert out == ["section-ec", "section-eb", "section-ea"]
+    assert batch["tasks"] == ["ec-task0", "ec-task1", "ec-task2", "ea-task0", "ea-task1"]
+    assert batch["kw"] == {"workers": 3, "dask": "DASK", "progress": False,
+                           "desc": "vpgd run", "labels": ["EC", "EC", "EC", "EA", "EA"]}
+    assert calls == [("ec", ["ec-result0", "ec-result1", "ec-result2"], tmp_path),
+                     ("eb", [], tmp_path), ("ea", ["ea-result0", "ea-result1"], tmp_path)]
+    calls.clear()
+    experiments.run(conf, tmp_path)
+    assert batch["kw"]["workers"] == 1 and batch["kw"]["dask"] is None
+    assert batch["kw"]["progress"] is True
+
+
+# ------------------------------------------------------------------------ E1
+
+def test_e1_plan_is_empty(conf, prob):
+    assert e1.plan(conf, prob) == []
+
+
+def _spurious_condition(a):
+    a = np.asarray(a, float)
+    return math.pi * a.sum() ** 2 < (a.size + math.pi - 1) * (a @ a)
+
+
+@pytest.mark.parametrize("points", [37, 721])
+def test_e1_analyse_with_a_spurious_minimum(conf, prob, figs, tmp_path, points):
+    conf["experiments"]["e1"]["points"] = points
+    assert _spurious_condition(prob.a_star)
+    sec = e1.analyse(conf, prob, [], tmp_path)
+    assert sec.id == "e1" and sec.title == e1.TITLE
+    th = np.linspace(0.0, np.pi, points)
+    R = np.array([float(theory.reduced_loss(prob, float(t))) for t in th])
+    sa, sp, gl = theory.saddle(prob), theory.spurious_minimum(prob), theory.global_minimum(prob)
+    kinds = [r[0] for r in sec.table["rows"]]
+    assert kinds == ["global", "saddle", "spurious"]
+    for row, c in zip(sec.table["rows"], (gl, sa, sp)):
+        L = float(vp.loss(prob, np.asarray(c.w, float), np.asarray(c.a, float)))
+        assert row[1] == float(c.theta) and row[2] == float(c.loss)
+        assert row[3] == L and row[4] == [float(x) for x in np.asarray(c.a, float)]
+    s = sec.summary
+    assert s["spurious_minimum_exists"] is True
+    assert 0 <= s["max_loss_mismatch_at_critical_points"] < 1e-10
+    assert s["theta_saddle"] == float(sa.theta) and s["loss_saddle"] == float(sa.loss)
+    assert s["loss_spurious"] == float(sp.loss)
+    assert close(s["barrier"], float(sa.loss) - float(sp.loss), 1e-9)
+    # the grid maximum of the curve past theta_s / 2, searched here by brute force
+    best = max((i for i in range(points) if th[i] > 0.5 * float(sa.theta)), key=lambda i: R[i])
+    assert s["grid_argmax_theta"] == float(th[best])
+    assert abs(s["grid_argmax_theta"] - float(sa.theta)) <= np.pi / (points - 1)
+    assert s["grid_argmax_minus_theta_saddle"] == float(th[best]) - float(sa.theta)
+    assert close(s["grid_spacing"], th[1] - th[0], 1e-12)
+    assert f"$\\Delta L$ = {_common.fmt(s['barrier'])}" in sec.text
+    assert f"$\\theta$ = {th[best]:.4f}, the saddle at $\\theta_s$ = {float(sa.theta):.4f}" in sec.text
+    assert sec.text.startswith("Reduced loss $\\min_a L(\\theta, a)$")
+    assert "no spurious minimum" not in sec.text
+    assert sec.table["columns"] == ["point", "theta", "L (theory)", "L(w, a) (vp.loss)", "a"]
+    assert sec.figures == [{"file": "e1_landscape.png",
+                            "caption": "Reduced loss along theta with critical points"}]
+    step = 4 if points == 721 else 1
+    assert sec.data["theta"] == th[::step].tolist()
+    np.testing.assert_allclose(sec.data["reduced_loss"], R[::step], rtol=1e-12, atol=1e-15)
+    assert len(sec.data["theta"]) == (181 if points == 721 else 37)
+    # the figure: the curve, one marker per critical point at (theta, loss), the barrier
+    ax = figs["e1_landscape.png"].axes[0]
+    ln = lines_of(ax)
+    np.testing.assert_array_equal(ln[0].get_xdata(), th)
+    np.testing.assert_allclose(ln[0].get_ydata(), R, rtol=1e-12, atol=1e-15)
+    marks = {ln[i].get_marker(): (ln[i].get_xdata()[0], ln[i].get_ydata()[0], ln[i].get_label())
+             for i in (1, 2, 3)}
+    assert set(marks) == {"o", "^", "s"}
+    for m, c in (("o", gl), ("^", sa), ("s", sp)):
+        assert marks[m][:2] == (float(c.theta), float(c.loss))
+        assert marks[m][2].startswith(c.kind)
+    assert ax.get_xlim() == (0.0, np.pi)
+    assert ax.get_legend() is not None
+    segs = [seg for coll in ax.collections for seg in coll.get_segments()]
+    heights = sorted(seg[0][1] for seg in segs)
+    assert heights == sorted([float(sa.loss), float(sp.loss)])
+    assert all(close(seg[0][0], float(sa.theta)) and close(seg[1][0], np.pi) for seg in segs)
+    txt = [t.get_text() for t in ax.texts]
+    assert txt == [f"barrier $\\Delta L$ = {s['barrier']:.4g}"]
+
+
+def test_e1_analyse_without_a_spurious_minimum(conf, figs, tmp_path):
+    conf["problem"] = NO_SPURIOUS
+    conf["experiments"]["e1"]["points"] = 19
+    pr = cfg.build_problem(NO_SPURIOUS)
+    assert not _spurious_condition(pr.a_star)
+    sec = e1.analyse(conf, pr, [], tmp_path)
+    assert sec.summary["spurious_minimum_exists"] is False
+    assert set(sec.summary) == {"spurious_minimum_exists", "max_loss_mismatch_at_critical_points"}
+    assert [r[0] for r in sec.table["rows"]] == ["global"]
+    assert sec.text.endswith("This teacher has no spurious minimum "
+                             "(pi (1.a*)^2 >= (k + pi - 1)|a*|^2).")
+    ax = figs["e1_landscape.png"].axes[0]
+    assert len(lines_of(ax)) == 2 and not ax.texts and not ax.collections
+
+
+# ------------------------------------------------------------------------ E2
+
+def test_e2_plan_gd_and_pgd_from_the_spurious_point(conf, prob):
+    e = conf["experiments"]["e2"]
+    e.update(eta=0.05, record_every=7, noise="ball", chains=3)
+    tasks = e2.plan(conf, prob)
+    stages = e["schedule"]["stages"]
+    total = sum(n for _, n in stages)
+    assert len(tasks) == 2
+    gd, pgd = tasks
+    for t in tasks:
+        assert t["problem"] == conf["problem"] and t["init"] == {"kind": "spurious"}
+        assert t["solver"]["eta"] == 0.05 and t["solver"]["record_every"] == 7
+        assert t["solver"]["noise"] == "ball" and t["solver"]["eps"] == 1e-3
+    assert gd["schedule"]["kind"] == "constant"
+    assert cfg.schedule_stages(gd["schedule"]) == [(0.0, total)]
+    assert cfg.schedule_stages(pgd["schedule"]) == [(float(s), int(n)) for s, n in stages]
+    assert gd["solver"]["chains"] == 1 and pgd["solver"]["chains"] == 3
+    assert gd["seed"] == _seed_spec(conf["seed"], 2, "gd")
+    assert pgd["seed"] == _seed_spec(conf["seed"], 2, "pgd")
+    conf["problem"] = NO_SPURIOUS
+    assert e2.plan(conf, cfg.build_problem(NO_SPURIOUS)) == []
+
+
+def test_e2_analyse_skipped_without_results(conf, tmp_path):
+    sec = e2.analyse(conf, cfg.build_problem(NO_SPURIOUS), [], tmp_path)
+    assert sec.id == "e2" and sec.title == e2.TITLE and sec.summary == {}
+    assert sec.text == "Skipped: this teacher has no spurious minimum."
+    assert sec.notes == ["no spurious minimum: pi (1.a*)^2 >= (k + pi - 1)|a*|^2"]
+
+
+def _e2_results(theta_s, steps_total, record):
+    steps = list(range(0, steps_total + 1, record))
+    n = len(steps)
+    th_g = [[math.pi] for _ in range(n)]
+    th_g[3] = [math.pi - 3e-9]
+    th_g[7] = [math.pi + 5e-9]                  # the largest deviation: 5e-9
+    th_p = [[math.pi, math.pi, math.pi] for _ in range(n)]
+    for j in range(5, n):
+        th_p[j][0] = theta_s - 0.1 if j != 6 else theta_s + 0.1   # first below at record 5
+    for j in range(10, n):
+        th_p[j][2] = theta_s / 2                                    # first below at record 10
+    th_p[4][1] = theta_s                       # equal is not below: chain 1 never escapes
+    loss_g = [[0.3] for _ in range(n)]
+    ae_g = [[0.5] for _ in range(n)]
+    loss_p = [[0.2, 0.0, 1e-320] for _ in range(n)]
+    ae_p = [[0.1, 0.2, 0.3] for _ in range(n)]
+    gd = {"chains": 1, "steps": steps_total, "theta": [math.pi + 5e-9], "loss": [0.3],
+          "a_error": [0.5], "hit_step": [-1], "diverged": [False], "diverged_step": [-1],
+          "history": {"step": steps, "theta": th_g, "loss": loss_g, "a_error": ae_g}}
+    pgd = {"chains": 3, "steps": steps_total, "theta": [0.01, None, 0.002],
+           "loss": [0.2, 0.0, 0.0], "a_error": [0.1, 0.2, None], "hit_step": [40, -1, 80],
+           "diverged": [False] * 3, "diverged_step": [-1] * 3,
+           "history": {"step": steps, "theta": th_p, "loss": loss_p, "a_error": ae_p}}
+    return gd, pgd, steps
+
+
+def test_e2_analyse_headlines_rows_and_figure(conf, prob, figs, tmp_path):
+    e = conf["experiments"]["e2"]
+    stages = e["schedule"]["stages"]
+    total = sum(n for _, n in stages)
+    theta_s = float(theory.saddle_theta(prob))
+    gd, pgd, steps = _e2_results(theta_s, total, 20)
+    sec = e2.analyse(conf, prob, [gd, pgd], tmp_path)
+    s = sec.summary
+    assert s == {"gd_max_theta_deviation_from_pi": pytest.approx(5e-9, rel=1e-6),
+                 "gd_final_loss": 0.3, "pgd_escaped": 2, "pgd_chains": 3,
+                 "pgd_final_theta_max": 0.01, "pgd_final_a_error_max": 0.2, "steps": total}
+    rows = sec.table["rows"]
+    assert rows[0] == ["GD", 0, math.pi + 5e-9, 0.3, 0.5, None, -1]
+    assert rows[1:] == [["PGD", 0, 0.01, 0.2, 0.1, steps[5], 40],
+                        ["PGD", 1, None, 0.0, 0.2, None, -1],
+                        ["PGD", 2, 0.002, 0.0, None, steps[10], 80]]
+    assert sec.table["columns"] == ["method", "chain", "final theta", "final loss",
+                                    "final a-error", "escape step", "hit step"]
+    t = sec.text
+    dev = s["gd_max_theta_deviation_from_pi"]
+    assert t.startswith("Both start at the spurious minimum")
+    assert f"over {total} steps is {_common.fmt(dev)}." in t
+    assert f"schedule {[(float(a), int(b)) for a, b in stages]} (step size {e['eta']})" in t
+    assert f"$\\theta_s$ = {theta_s:.4f} in 2 of 3 chains" in t
+    assert f"at most {_common.fmt(0.01)}, relative $a$-error at most {_common.fmt(0.2)}." in t
+    assert sec.data["step"] == steps
+    assert sec.data["gd"] == {k: gd["history"][k] for k in ("theta", "loss", "a_error")}
+    assert sec.data["pgd"] == {k: pgd["history"][k] for k in ("theta", "loss", "a_error")}
+    assert sec.data["schedule"] == [[float(a), int(b)] for a, b in stages]
+    assert sec.figures[0]["file"] == "e2_trajectories.png"
+    assert sec.figures[0]["caption"].startswith("GD (dashed) vs PGD chains")
+    axes = figs["e2_trajectories.png"].axes
+    assert len(axes) == 3
+    bounds = list(np.cumsum([n for _, n in stages])[:-1])
+    for ax, key, log in zip(axes, ("theta", "loss", "a_error"), (False, True, True)):
+        assert ax.get_yscale() == ("log" if log else "linear")
+        assert ax.get_xlabel() == "step"
+        ln = lines_of(ax)
+        yp = np.array(pgd["history"][key], float)
+        yg = np.array(gd["history"][key], float)[:, 0]
+        for i in range(3):
+            np.testing.assert_array_equal(ln[i].get_xdata(), steps)
+            np.testing.assert_array_equal(ln[i].get_ydata(),
+                                          np.maximum(yp[:, i], 1e-300) if log else yp[:, i])
+        assert [x.get_label() for x in ln[:4]][0] == "PGD" and ln[1].get_label().startswith("_")
+        np.testing.assert_array_equal(ln[3].get_ydata(), yg)
+        assert ln[3].get_label() == "GD" and ln[3].get_linestyle() == "--"
+        vlines = [x.get_xdata()[0] for x in ln[4:4 + len(bounds)]]
+        assert vlines == bounds
+    assert [ax.get_ylabel() for ax in axes] == [r"$\theta_t$", "loss $L$", r"relative $a$-error"]
+    extra = lines_of(axes[0])[4 + len(bounds):]
+    assert len(extra) == 1 and list(extra[0].get_ydata()) == [theta_s, theta_s]
+    assert axes[0].get_legend() is not None and axes[1].get_legend() is None
+
+
+# ------------------------------------------------------------------------ E3
+
+@pytest.fixture
+def fake_theory_schedule(monkeypatch):
+    """theory.schedule replaced by a cheap recorder (the real design takes ~1 s)."""
+    calls = []
+
+    def fake(problem, eps, delta, eta):
+        calls.append((eps, delta, eta))
+        return vp.Schedule([(0.5, 10), (0.0, 5)])
+    monkeypatch.setattr(theory, "schedule", fake, raising=False)
+    return calls
+
+
+def test_e3_methods_resolve_every_schedule_and_note_a_missing_theory(conf, prob,
+                                                                     fake_theory_schedule,
+                                                                     monkeypatch):
+    e = conf["experiments"]["e3"]
+    e["eta"] = 0.07
+    out, notes = e3.methods(conf, prob)
+    assert list(out) == list(e["methods"]) and notes == []
+    for name, spec in e["methods"].items():
+        assert out[name] == {"kind": "stages", "stages": [
+            [s, n] for s, n in cfg.schedule_stages(spec, prob, 0.07)]}
+    assert fake_theory_schedule[-1] == (e["methods"]["theory"]["eps"],
+                                        e["methods"]["theory"]["delta"], 0.07)
+    monkeypatch.delattr(theory, "schedule")
+    out, notes = e3.methods(conf, prob)
+    assert list(out) == [m for m in e["methods"] if m != "theory"]
+    assert notes == ["method 'theory' skipped: verified_pgd.theory.schedule is not available "
+                     "in this installation"]
+
+    def broken(spec, problem=None, eta=None):
+        raise cfg.ConfigError("config: broken")
+    monkeypatch.setattr(cfg, "schedule_stages", broken)
+    with pytest.raises(cfg.ConfigError, match="broken"):
+        e3.methods(conf, prob)               # only a 'theory' method is skipped, never another
+
+
+def test_e3_plan_common_random_numbers_per_chunk(conf, prob, fake_theory_schedule):
+    e = conf["experiments"]["e3"]
+    e.update(chains=260, eta=0.07, eps=1e-4, init_scale=2.0)
+    resolved, _ = e3.methods(conf, prob)
+    tasks = e3.plan(conf, prob)
+    assert len(tasks) == 2 * len(resolved)
+    for i, t in enumerate(tasks):
+        name = list(resolved)[i // 2]
+        j = i % 2
+        assert t["schedule"] == resolved[name]
+        assert t["init"] == {"kind": "random", "scale": 2.0} and t["problem"] == conf["problem"]
+        assert t["solver"]["eta"] == 0.07 and t["solver"]["eps"] == 1e-4
+        assert t["solver"]["chains"] == 130 and t["solver"]["record_every"] == 0
+        assert t["seed"] == _seed_spec(conf["seed"], 3, j)
+
+
+def _e3_raw(rng, n, eps, theta_basin, p_win):
+    th = rng.uniform(0, 3, n)
+    ae = rng.uniform(0, 2, n)
+    win = rng.random(n) < p_win
+    th[win] = rng.uniform(0, eps, win.sum())
+    ae[win] = rng.uniform(0, eps, win.sum())
+    th[0], ae[0] = eps, eps                      # the boundary is a success (<=)
+    th[1], ae[1] = eps * (1 + 1e-9), eps / 2
+    th[2], ae[2] = eps / 2, eps * (1 + 1e-9)
+    th[3] = theta_basin                          # the basin boundary is outside (<)
+    th[4] = np.nextafter(theta_basin, 0)
+    div = np.zeros(n, bool)
+    div[5:8] = True
+    th[5:8], ae[5:8] = eps / 2, eps / 2          # diverged at a successful state
+    thl, ael = th.tolist(), ae.tolist()
+    thl[8], ael[9] = None, None
+    ok = [t is not None and a is not None and t <= eps and a <= eps and not d
+          for t, a, d in zip(thl, ael, div)]
+    hit = np.where(ok | div, 3, -1)
+    hit[10] = 0                                  # success reached at step 0 ...
+    ok_ever = (hit >= 0) & ~div                  # ... counts for "ever"
+    hit[11] = -2
+    ok_ever[11] = False
+    basin = sum(t is not None and t < theta_basin for t in thl)
+    res = {"chains": n, "steps": 42, "theta": thl, "a_error": ael, "loss": [0.0] * n,
+           "hit_step": hit.tolist(), "diverged": div.tolist(),
+           "diverged_step": np.where(div, 2, -1).tolist()}
+    return res, sum(ok), int(ok_ever.sum()), basin, int(div.sum())
+
+
+@pytest.mark.parametrize("spurious", [True, False])
+def test_e3_analyse_counts_intervals_rows_and_figure(conf, figs, tmp_path, spurious,
+                                                     fake_theory_schedule):
+    e = conf["experiments"]["e3"]
+    if not spurious:
+        conf["problem"] = NO_SPURIOUS
+    pr = cfg.build_problem(conf["problem"])
+    e.update(chains=260)
+    del e["methods"]["theory"]
+    theta_basin = float(theory.saddle_theta(pr)) if spurious else np.pi / 2
+    resolved, _ = e3.methods(conf, pr)
+    rng = np.random.default_rng(3)
+    results, truth = [], []
+    for m, name in enumerate(resolved):
+        tot = np.zeros(4, int)
+        for j in range(2):
+            r, *counts = _e3_raw(rng, 130, e["eps"], theta_basin, 0.1 * (m + 1))
+            results.append(r)
+            tot += counts
+        truth.append(tot)
+    sec = e3.analyse(conf, pr, results, tmp_path)
+    n = 260
+    assert sec.id == "e3" and sec.notes == []
+    assert set(sec.summary) == {f"{nm}_final_success_{k}" for nm in resolved
+                                for k in ("rate", "ci95")}
+    for i, (name, (final, ever, basin, div)) in enumerate(zip(resolved, truth)):
+        lo, hi = cp95(final, n)
+        assert sec.summary[f"{name}_final_success_rate"] == final / n
+        assert np.allclose(sec.summary[f"{name}_final_success_ci95"], [lo, hi], rtol=1e-10, atol=0)
+        blo, bhi = cp95(basin, n)
+        elo, ehi = cp95(ever, n)
+        d = sec.data["methods"][name]
+        assert (d["n"], d["final_success"], d["ever_success"], d["global_basin"], d["diverged"],
+                d["steps"]) == (n, final, ever, basin, div, 42)
+        for key, ref in (("final_ci", (lo, hi)), ("ever_ci", (elo, ehi)), ("basin_ci", (blo, bhi))):
+            assert type(d[key]) is list and np.allclose(d[key], ref, rtol=1e-10, atol=0)
+        row = sec.table["rows"][i]
+        assert row[:4] == [name, 42, n, final / n] and row[5:7] == [ever / n, basin / n]
+        assert np.allclose(row[4], [lo, hi], rtol=1e-10) and np.allclose(row[7], [blo, bhi], rtol=1e-10)
+        assert row[8] == div
+    assert len(sec.table["rows"]) == len(resolved)
+    assert sec.table["columns"] == ["method", "steps", "chains", "final success", "95% CI",
+                                    "ever success", "in basin", "basin 95% CI", "diverged"]
+    assert sec.data["eps"] == e["eps"] and sec.data["theta_basin"] == theta_basin
+    assert sec.data["schedules"] == resolved
+    assert sec.text == (f"260 chains per method from random starts, step size {e['eta']}, "
+                        f"$\\varepsilon$ = {e['eps']}. *final* = the last state is "
+                        f"$\\varepsilon$-successful; *ever* = $\\varepsilon$-success reached "
+                        f"at some step; *basin* = final $\\theta < \\theta_s$ = "
+                        f"{theta_basin:.4f}. Intervals: exact 95% Clopper-Pearson.")
+    assert sec.figures == [{"file": "e3_success.png",
+                            "caption": "Success rates with Clopper-Pearson intervals"}]
+    ax = figs["e3_success.png"].axes[0]
+    bars = ax.patches
+    assert len(bars) == 2 * len(resolved)
+    k = len(resolved)
+    for i, (final, ever, basin, div) in enumerate(truth):
+        for b, off, x in ((bars[i], -0.2, final), (bars[k + i], 0.2, basin)):
+            assert close(b.get_x() + b.get_width() / 2, i + off) and close(b.get_width(), 0.38)
+            assert close(b.get_height(), x / n)
+    # the error bars span each interval
+    segs = sorted((tuple(np.round(s[:, 1], 12))) for c in ax.collections for s in c.get_segments())
+    want = sorted(tuple(np.round(cp95(x, n), 12)) for final, ever, basin, div in truth
+                  for x in (final, basin))
+    np.testing.assert_allclose(segs, want, atol=1e-9)
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(resolved)
+    assert ax.get_ylim() == (0.0, 1.05) and ax.get_legend() is not None
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        r"final $\varepsilon$-success", r"final $\theta < \theta_s$"]
+
+
+def test_e3_analyse_carries_the_methods_notes(conf, prob, figs, tmp_path, monkeypatch):
+    monkeypatch.delattr(theory, "schedule", raising=False)
+    e = conf["experiments"]["e3"]
+    e["chains"] = 4
+    resolved, notes = e3.methods(conf, prob)
+    results = [{"chains": 4, "steps": 5, "theta": [0.0] * 4, "a_error": [0.0] * 4,
+                "loss": [0.0] * 4, "hit_step": [1] * 4, "diverged": [False] * 4,
+                "diverged_step": [-1] * 4} for _ in resolved]
+    sec = e3.analyse(conf, prob, results, tmp_path)
+    assert sec.notes == notes and len(notes) == 1
+    assert all(sec.summary[f"{m}_final_success_rate"] == 1.0 for m in resolved)
