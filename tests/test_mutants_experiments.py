@@ -624,3 +624,157 @@ def test_e3_analyse_carries_the_methods_notes(conf, prob, figs, tmp_path, monkey
     sec = e3.analyse(conf, prob, results, tmp_path)
     assert sec.notes == notes and len(notes) == 1
     assert all(sec.summary[f"{m}_final_success_rate"] == 1.0 for m in resolved)
+
+
+# ------------------------------------------------------------------------ E4
+
+def test_e4_plan_constant_and_annealed_per_budget(conf, prob):
+    e = conf["experiments"]["e4"]
+    e.update(steps=[10, 40], sigma=0.3, factor=0.5, n_stages=2, final_fraction=0.25, eta=0.07,
+             chains=3, init={"kind": "spurious"})
+    tasks = e4.plan(conf, prob)
+    assert len(tasks) == 4
+    for i, t in enumerate(tasks):
+        T = e["steps"][i // 2]
+        assert t["seed"] == _seed_spec(conf["seed"], 4, T)
+        assert t["init"] == {"kind": "spurious"} and t["problem"] == conf["problem"]
+        assert t["solver"]["eta"] == 0.07 and t["solver"]["chains"] == 3
+        sc = t["schedule"]
+        if i % 2 == 0:
+            assert cfg.schedule_stages(sc) == [(0.3, T)]
+        else:
+            assert {k: sc[k] for k in ("kind", "sigma0", "factor", "n_stages", "steps",
+                                       "final_fraction")} == \
+                {"kind": "geometric", "sigma0": 0.3, "factor": 0.5, "n_stages": 2, "steps": T,
+                 "final_fraction": 0.25}
+            st = cfg.schedule_stages(sc)
+            assert sum(n for _, n in st) == T and st[-1] == (0.0, round(0.25 * T))
+    conf["problem"] = NO_SPURIOUS
+    pr = cfg.build_problem(NO_SPURIOUS)
+    for kind in ("spurious", "saddle"):
+        e["init"] = {"kind": kind}
+        with pytest.raises(ValueError) as ei:
+            e4.plan(conf, pr)
+        assert str(ei.value) == (f"config: experiments.e4.init.kind: {kind!r} needs a teacher "
+                                 "with a spurious minimum")
+    e["init"] = {"kind": "random", "scale": 1.0}
+    assert len(e4.plan(conf, pr)) == 4
+
+
+def _lin_quantile(values, q):
+    """Linear interpolation between order statistics, inf the largest value."""
+    v = sorted(values)
+    pos = q * (len(v) - 1)
+    j = int(math.floor(pos))
+    f = pos - j
+    if f == 0:
+        return v[j]
+    lo, hi = v[j], v[j + 1]
+    return math.inf if hi == math.inf else lo + f * (hi - lo)
+
+
+def _quartiles(values):
+    return tuple(_lin_quantile(values, q) for q in (0.25, 0.5, 0.75))
+
+
+def _e4_result(rng, scale, chains=9, bad=2):
+    th = (scale * rng.uniform(0.1, 1.0, chains)).tolist()
+    ae = (scale * rng.uniform(0.1, 1.0, chains)).tolist()
+    for i in range(bad):                          # non-finite: an infinite error
+        (th if i % 2 == 0 else ae)[i] = None
+    return {"chains": chains, "steps": 1, "theta": th, "a_error": ae, "loss": [0.0] * chains,
+            "hit_step": [-1] * chains, "diverged": [False] * chains,
+            "diverged_step": [-1] * chains}
+
+
+def _same(a, b):
+    return a == b or (math.isfinite(b) and abs(a - b) <= 1e-12 * abs(b))
+
+
+def test_e4_quartiles_with_non_finite_chains(conf, prob, figs, tmp_path):
+    """numpy's quantile gives nan where an infinite error meets the interpolation; the
+    report's quartiles are the interpolated order statistics (inf where they are)."""
+    e = conf["experiments"]["e4"]
+    e["steps"] = [10]
+    rng = np.random.default_rng(5)
+    for chains, bad in ((9, 2), (8, 4), (8, 2), (16, 9), (5, 5), (7, 0)):
+        res = [_e4_result(rng, 0.3, chains, bad), _e4_result(rng, 0.1, chains, 0)]
+        sec = e4.analyse(conf, prob, res, tmp_path)
+        figs.clear()
+        err = [math.inf if t is None or a is None else max(t, a)
+               for t, a in zip(res[0]["theta"], res[0]["a_error"])]
+        d = sec.data["constant"][0]
+        for key, ref in zip(("q1", "median", "q3"), _quartiles(err)):
+            assert _same(d[key], ref), (chains, bad, key, d[key], ref)
+
+
+@pytest.mark.parametrize("zero_last", [False, True])
+def test_e4_analyse_medians_slope_and_figure(conf, prob, figs, tmp_path, zero_last):
+    e = conf["experiments"]["e4"]
+    e.update(steps=[100, 300, 900, 2700])
+    rng = np.random.default_rng(4)
+    results, scales_c, scales_a = [], [0.5, 0.4, 0.45, 0.0 if zero_last else 0.42], \
+        [0.3, 0.05, 1e-3, 2e-5]
+    for sc, sa in zip(scales_c, scales_a):
+        results += [_e4_result(rng, sc), _e4_result(rng, sa)]
+    sec = e4.analyse(conf, prob, results, tmp_path)
+    ref = {"constant": [], "annealed": []}
+    for i, T in enumerate(e["steps"]):
+        for j, name in enumerate(("constant", "annealed")):
+            r = results[2 * i + j]
+            err = [math.inf if t is None or a is None else max(t, a)
+                   for t, a in zip(r["theta"], r["a_error"])]
+            ref[name].append((T, *_quartiles(err), err))
+    rows = sec.table["rows"]
+    for i, T in enumerate(e["steps"]):
+        mc, ma = ref["constant"][i][2], ref["annealed"][i][2]
+        assert rows[i][0] == T and _same(rows[i][1], mc) and _same(rows[i][2], ma)
+        assert (rows[i][3] is None) if mc == 0 else _same(rows[i][3], rows[i][2] / rows[i][1])
+        for name in ("constant", "annealed"):
+            T_, q1, med, q3, err = ref[name][i]
+            d = sec.data[name][i]
+            assert set(d) == {"steps", "median", "q1", "q3", "errors"}
+            assert d["steps"] == T and d["errors"] == err
+            assert _same(d["median"], med) and _same(d["q1"], q1) and _same(d["q3"], q3)
+    assert sec.table["columns"] == ["steps", "constant median error", "annealed median error",
+                                    "annealed / constant"]
+    med_c = [x[2] for x in ref["constant"]]
+    med_a = [x[2] for x in ref["annealed"]]
+    pos = [(T, m) for T, m in zip(e["steps"], med_c) if m > 0]
+    slope_c = np.polyfit(np.log([T for T, _ in pos]), np.log([m for _, m in pos]), 1)[0]
+    slope_a = np.polyfit(np.log(e["steps"]), np.log(med_a), 1)[0]
+    s = sec.summary
+    med_c = [x["median"] for x in sec.data["constant"]]     # checked above
+    med_a = [x["median"] for x in sec.data["annealed"]]
+    assert s["largest_budget"] == 2700 and s["constant_median_error"] == med_c[-1]
+    assert s["annealed_median_error"] == med_a[-1]
+    assert s["annealed_over_constant"] == (None if zero_last else med_a[-1] / med_c[-1])
+    assert close(s["constant_loglog_slope"], slope_c, 1e-9)
+    assert set(s) == {"largest_budget", "constant_median_error", "annealed_median_error",
+                      "annealed_over_constant", "constant_loglog_slope"}
+    t = sec.text
+    assert t.startswith(f"Start: {e['init']['kind']}; {e['chains']} chains per point; "
+                        f"step size {e['eta']}; constant $\\sigma$ = {e['sigma']} vs geometric "
+                        f"annealing from it (factor {e['factor']}, {e['n_stages']} stages, "
+                        f"noise-free last {e['final_fraction']:.0%}).")
+    assert (f"At T = 2700 the median error is {_common.fmt(med_c[-1])} with constant noise and "
+            f"{_common.fmt(med_a[-1])} with annealing.") in t
+    assert f"against T is {_common.fmt(float(slope_c), 3)} (a floor" in t
+    assert f"float64 rounding ({_common.fmt(float(slope_a), 3)} overall)." in t
+    assert sec.data["sigma"] == e["sigma"] and sec.data["init"] == e["init"]
+    assert sec.figures == [{"file": "e4_precision.png",
+                            "caption": "Final error vs steps (median, quartile band)"}]
+    ax = figs["e4_precision.png"].axes[0]
+    ln = lines_of(ax)
+    assert [x.get_label() for x in ln] == ["constant (median)", "annealed (median)"]
+    for x, meds in zip(ln, (med_c, med_a)):
+        np.testing.assert_array_equal(x.get_xdata(), e["steps"])
+        np.testing.assert_array_equal(x.get_ydata(), np.maximum(meds, 1e-300))
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    for coll, name in zip(ax.collections, ("constant", "annealed")):
+        verts = coll.get_paths()[0].vertices           # the band: q1 out, q3 back
+        for T, q1, med, q3, err in ref[name]:
+            ys = verts[verts[:, 0] == T][:, 1]
+            assert any(_same(y, max(q1, 1e-300)) for y in ys), (name, T)
+            assert any(_same(y, max(q3, 1e-300)) for y in ys), (name, T)
+    assert len(ax.collections) == 2 and ax.get_legend() is not None
