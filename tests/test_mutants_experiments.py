@@ -778,3 +778,125 @@ def test_e4_analyse_medians_slope_and_figure(conf, prob, figs, tmp_path, zero_la
             assert any(_same(y, max(q1, 1e-300)) for y in ys), (name, T)
             assert any(_same(y, max(q3, 1e-300)) for y in ys), (name, T)
     assert len(ax.collections) == 2 and ax.get_legend() is not None
+
+
+# ------------------------------------------------------------------------ E5
+
+def test_e5_plan_k_scan_and_eps_scan(conf, prob):
+    e = conf["experiments"]["e5"]
+    e.update(ks=[2, 5], eps_values=[1e-2, 1e-5], p=3, s=0.5, a_pattern="mixed", a_norm=2.0,
+             eta=0.07, chains=3, eps=1e-4, init_scale=1.5,
+             noise_stages=[[0.9, 10], [0.3, 5]], max_steps=40)
+    tasks = e5.plan(conf, prob)
+    assert len(tasks) == 4
+    for t in tasks:
+        assert t["init"] == {"kind": "random", "scale": 1.5}
+        assert t["solver"]["eta"] == 0.07 and t["solver"]["chains"] == 3
+        assert cfg.schedule_stages(t["schedule"]) == [(0.9, 10), (0.3, 5), (0.0, 25)]
+    for t, k in zip(tasks[:2], (2, 5)):
+        assert {key: t["problem"][key] for key in ("p", "k", "s", "a_pattern", "a_norm")} == \
+            {"p": 3, "k": k, "s": 0.5, "a_pattern": "mixed", "a_norm": 2.0}
+        assert t["solver"]["eps"] == 1e-4
+        assert t["seed"] == _seed_spec(conf["seed"], 5, "k", k)
+    for t, eps in zip(tasks[2:], (1e-2, 1e-5)):
+        assert t["problem"] == conf["problem"] and t["solver"]["eps"] == eps
+        assert t["seed"] == _seed_spec(conf["seed"], 5, "eps")     # same trajectories
+
+
+def _e5_result(hits):
+    n = len(hits)
+    return {"chains": n, "steps": 1, "theta": [0.0] * n, "a_error": [0.0] * n,
+            "loss": [0.0] * n, "hit_step": list(hits), "diverged": [False] * n,
+            "diverged_step": [-1] * n}
+
+
+def test_e5_analyse_steps_after_the_noise_phase_censoring_and_prediction(conf, prob, figs,
+                                                                         tmp_path):
+    e = conf["experiments"]["e5"]
+    e.update(ks=[2, 4, 8], eps_values=[1e-2, 1e-4, 1e-8], noise_stages=[[0.5, 100], [0.2, 50]],
+             max_steps=2000, chains=5)
+    off = 150
+    k_hits = [[off + 40, off + 10, -1, off + 500, off + 20],     # median 40
+              [off - 30, off - 5, off - 1, off + 3, -1],         # clamped to 1: median 1
+              [off + 7, -1, -1, -1, off + 9]]                   # 3 of 5 censored: no median
+    e_hits = [[off + 11, off + 12, off + 13, off + 14, off + 15],
+              [off + 30, off + 31, off + 29, off + 28, -1],
+              [off + 70, off + 60, off + 80, -1, off + 75]]
+    results = [_e5_result(h) for h in k_hits + e_hits]
+    sec = e5.analyse(conf, prob, results, tmp_path)
+
+    def median(h):
+        steps = sorted(max(x - off, 1) if x >= 0 else math.inf for x in h)
+        return steps[2] if math.isfinite(steps[2]) else None
+    k_med = [median(h) for h in k_hits]
+    e_med = [median(h) for h in e_hits]
+    assert k_med == [40, 1, None] and e_med == [13, 30, 75]
+    assert sec.data["k_median_steps"] == k_med and sec.data["eps_median_steps"] == e_med
+    rows = sec.table["rows"]
+    assert rows == [["k", 2, e["eps"], 40.0, 1, 5], ["k", 4, e["eps"], 1.0, 1, 5],
+                    ["k", 8, e["eps"], None, 3, 5],
+                    ["eps", prob.k, 1e-2, 13.0, 0, 5], ["eps", prob.k, 1e-4, 30.0, 1, 5],
+                    ["eps", prob.k, 1e-8, 75.0, 1, 5]]
+    assert sec.table["columns"] == ["scan", "k", "eps", "median steps", "censored", "chains"]
+    L = [math.log(1 / x) for x in e["eps_values"]]
+    b_ref = np.polyfit(np.log([2, 4]), np.log([40, 1]), 1)
+    c_ref = np.polyfit(np.log(L), np.log(e_med), 1)
+    lin = np.polyfit(L, e_med, 1)[0]
+    q = float(theory.contraction_factor(prob, e["eta"]))
+    s = sec.summary
+    assert close(s["exponent_k"], b_ref[0], 1e-9) and close(s["exponent_log_inv_eps"], c_ref[0], 1e-9)
+    assert close(s["steps_per_unit_log_inv_eps"], lin, 1e-9)
+    assert 0 < q < 1 and close(s["predicted_steps_per_unit_log_inv_eps"], -1 / math.log(q), 1e-12)
+    assert s["censored_runs"] == 1 + 1 + 3 + 0 + 1 + 1
+    assert sec.data["fit_k"] == {"exponent": s["exponent_k"], "log_prefactor": pytest.approx(b_ref[1], rel=1e-9)}
+    assert sec.data["fit_eps"] == {"exponent": s["exponent_log_inv_eps"],
+                                   "log_prefactor": pytest.approx(c_ref[1], rel=1e-9)}
+    assert sec.data["ks"] == e["ks"] and sec.data["eps_values"] == e["eps_values"]
+    t = sec.text
+    assert t.startswith(f"Random starts, 5 chains per point, step size {e['eta']}, noise stages "
+                        f"{e['noise_stages']}, then plain descent up to 2000 steps.")
+    assert f"steps $\\propto k^{{{_common.fmt(s['exponent_k'], 3)}}}$ (p = {e['p']}, s = {e['s']}" in t
+    assert f"\\log(1/\\varepsilon)^{{{_common.fmt(s['exponent_log_inv_eps'], 3)}}}$ (main problem, k = {prob.k})" in t
+    assert (f"Linear fit of the eps-scan: {_common.fmt(s['steps_per_unit_log_inv_eps'])} steps "
+            f"per unit") in t
+    assert t.endswith(f"predicts {_common.fmt(s['predicted_steps_per_unit_log_inv_eps'])}.")
+    assert f"pattern '{e['a_pattern']}', $|a^*|$ = {e['a_norm']}, $\\varepsilon$ = {e['eps']})" in t
+    assert sec.figures == [{"file": "e5_scaling.png",
+                            "caption": "Steps to eps vs k and vs log(1/eps), log-log"}]
+    axes = figs["e5_scaling.png"].axes
+    for ax, xs, meds, (sl, ic), title in ((axes[0], e["ks"], k_med, b_ref, f"$\\varepsilon$ = {e['eps']}"),
+                                          (axes[1], L, e_med, c_ref, f"k = {prob.k}")):
+        pts, fit = lines_of(ax)
+        np.testing.assert_allclose(pts.get_xdata(), xs, rtol=1e-15)
+        np.testing.assert_array_equal(pts.get_ydata(),
+                                      [np.nan if m is None else m for m in meds])
+        xx = fit.get_xdata()
+        assert close(xx[0], min(xs)) and close(xx[-1], max(xs)) and len(xx) == 50
+        np.testing.assert_allclose(fit.get_ydata(), np.exp(ic) * xx ** sl, rtol=1e-9)
+        assert fit.get_label() == f"fit: exponent {sl:.3g}"
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        assert ax.get_title() == title and ax.get_ylabel() == "steps after noise phase"
+    assert axes[0].get_xlabel() == "k" and axes[1].get_xlabel() == r"$\log(1/\varepsilon)$"
+
+
+def test_e5_analyse_without_fits_or_prediction(conf, prob, figs, tmp_path, monkeypatch):
+    e = conf["experiments"]["e5"]
+    e.update(ks=[2, 4], eps_values=[1e-2, 1e-4], chains=3)
+    off = sum(n for _, n in e["noise_stages"])
+    results = [_e5_result([off + 5, -1, -1]), _e5_result([off + 5, off + 6, off + 7]),
+               _e5_result([-1, -1, off + 1]), _e5_result([off + 2, off + 2, off + 2])]
+
+    def no_q(problem, eta):
+        raise ValueError("no contraction")
+    monkeypatch.setattr(theory, "contraction_factor", no_q)
+    s = e5.analyse(conf, prob, results, tmp_path).summary
+    assert s["exponent_k"] is None and s["exponent_log_inv_eps"] is None
+    assert s["steps_per_unit_log_inv_eps"] is None
+    assert s["predicted_steps_per_unit_log_inv_eps"] is None
+    axes = figs["e5_scaling.png"].axes
+    assert [len(lines_of(ax)) for ax in axes] == [1, 1]          # no fit line drawn
+    for q in (1.0, 1.5, 0.0):
+        monkeypatch.setattr(theory, "contraction_factor", lambda problem, eta, q=q: q)
+        figs.clear()
+        assert e5.analyse(conf, prob, results, tmp_path).summary[
+            "predicted_steps_per_unit_log_inv_eps"] is None
