@@ -900,3 +900,402 @@ def test_e5_analyse_without_fits_or_prediction(conf, prob, figs, tmp_path, monke
         figs.clear()
         assert e5.analyse(conf, prob, results, tmp_path).summary[
             "predicted_steps_per_unit_log_inv_eps"] is None
+
+
+# ------------------------------------------------------------------------ E6
+
+class FakePGD:
+    """Stands in for verified_pgd.pgd: records each call, returns a result of known content
+    (final theta / a-error with successes, a diverged chain at a successful state, hits)."""
+
+    def __init__(self, eps):
+        self.calls, self.eps = [], eps
+
+    def __call__(self, problem, w0, a0, schedule, eta=None, **kw):
+        i = len(self.calls)
+        chains = kw["chains"]
+        rng = np.random.default_rng(100 + i)
+        th = rng.uniform(0, 3, chains)
+        ae = rng.uniform(0, 2, chains)
+        good = rng.random(chains) < 0.4
+        th[good], ae[good] = self.eps * rng.random(good.sum()), self.eps * rng.random(good.sum())
+        th[0], ae[0] = self.eps, self.eps / 2                 # the boundary: a success
+        th[1], ae[1] = self.eps / 2, self.eps / 3
+        th[2], ae[2] = self.eps / 2, 2 * self.eps             # a trap: a-error too large
+        div = np.zeros(chains, bool)
+        div[1] = True                                         # diverged: never a success
+        hit = np.where(good | (np.arange(chains) < 2), rng.integers(1, 500, chains), -1)
+        success = (hit >= 0) & ~div
+        R = 3
+        steps = np.arange(R) * 100
+        hist = SimpleNamespace(step=steps,
+                               theta=np.vstack([rng.uniform(0, 3, (R - 1, chains)), th]),
+                               a_error=np.vstack([rng.uniform(0, 3, (R - 1, chains)), ae]))
+        res = SimpleNamespace(history=hist, diverged=div, chains=chains, hit_step=hit,
+                              success=success)
+        self.calls.append(dict(problem=problem, w0=w0, a0=a0, schedule=schedule, eta=eta,
+                               kw=kw, res=res))
+        return res
+
+
+def _e6_conf(conf):
+    e = conf["experiments"]["e6"]
+    e.update(chains=10, teachers=[[1.0, -1.0], [1.0, 1.0]], inits=["random", "spurious"],
+             methods=list(e6.METHODS), eps=1e-3, batch=3, max_theory_steps=10**6)
+    return e
+
+
+def test_e6_problems_and_starts(conf, prob):
+    e = _e6_conf(conf)
+    ps = e6._problems(conf, prob)
+    assert [name for name, _ in ps] == ["run teacher", "a*=[1.0, -1.0]"]
+    assert ps[0][1] is prob
+    assert list(ps[1][1].a_star) == [1.0, -1.0] and list(ps[1][1].w_star) == list(prob.w_star)
+    w, a = e6._starts(prob, "spurious", 5, 7)
+    sp = theory.spurious_minimum(prob)
+    np.testing.assert_array_equal(w, np.asarray(sp.w, float))
+    np.testing.assert_array_equal(a, np.asarray(sp.a, float))
+    w, a = e6._starts(prob, "random", 5, 7)
+    rng = np.random.default_rng(7)
+    w_ref = rng.standard_normal((5, prob.p))
+    w_ref = w_ref / np.sqrt((w_ref ** 2).sum(axis=1))[:, None]
+    a_ref = rng.standard_normal((5, prob.k)) * (1 / math.sqrt(prob.k))
+    np.testing.assert_allclose(w, w_ref, rtol=1e-15)
+    np.testing.assert_allclose(a, a_ref, rtol=1e-15)
+    assert w.shape == (5, prob.p) and a.shape == (5, prob.k)
+
+
+def test_e6_sigma_trace_is_the_protocols_step_function():
+    x, y = e6._sigma_trace()
+    st = vp.Schedule.zhou2019().stages
+    assert len(x) == len(y) == 2 * len(st)
+    t = 0
+    for i, s in enumerate(st):
+        assert x[2 * i:2 * i + 2] == [t, t + s.steps] and y[2 * i:2 * i + 2] == [s.sigma_w] * 2
+        t += s.steps
+    assert x[-1] == vp.Schedule.zhou2019().total_steps
+
+
+def test_e6_analyse_runs_each_method_as_documented(conf, prob, figs, tmp_path, monkeypatch,
+                                                   fake_theory_schedule):
+    e = _e6_conf(conf)
+    fake = FakePGD(e["eps"])
+    monkeypatch.setattr(vp, "pgd", fake)
+    sec = e6.analyse(conf, prob, [], tmp_path)
+    assert sec.id == "e6" and sec.title == e6.TITLE and sec.notes == []
+    problems = e6._problems(conf, prob)
+    expected = [(pi, init, m) for pi in range(2) for init in ("random", "spurious")
+                for m in e6.METHODS if not (pi > 0 and m in ("pgd_ball", "sgd_b4"))]
+    assert len(fake.calls) == len(expected) == len(sec.table["rows"])
+    zhou = vp.Schedule.zhou2019()
+    for call, (pi, init, m), row in zip(fake.calls, expected, sec.table["rows"]):
+        pname, pr = problems[pi]
+        assert list(call["problem"].a_star) == list(pr.a_star)
+        assert list(call["problem"].w_star) == list(pr.w_star)
+        w0, a0 = e6._starts(pr, init, 10, _seed_spec(conf["seed"], 6, pi, init))
+        np.testing.assert_array_equal(call["w0"], w0)
+        np.testing.assert_array_equal(call["a0"], a0)
+        kw = dict(call["kw"])
+        assert kw.pop("seed") == _seed_spec(conf["seed"], 6, pi, init, m)
+        assert kw.pop("chains") == 10 and kw.pop("eps") == e["eps"]
+        sched = call["schedule"]
+        if m == "gd":
+            assert sched == vp.Schedule.constant(0.0, zhou.total_steps)
+            assert call["eta"] == 0.1 and kw == {"record_every": 100}
+        elif m == "theory":
+            assert sched == vp.Schedule([(0.5, 10), (0.0, 5)])
+            assert call["eta"] == 0.1 and kw == {"record_every": 15}
+        else:
+            assert sched == zhou and call["eta"] is None      # the protocol's own eta
+            assert kw == {"record_every": 100, **{"pgd_gaussian": {},
+                                                  "pgd_ball": {"noise": "ball"},
+                                                  "sgd_b4": {"gradient": 3}}[m]}
+        # the row's numbers, recomputed from the fake's outcome
+        res = call["res"]
+        th, ae = res.history.theta[-1], res.history.a_error[-1]
+        th_s = float(theory.saddle_theta(pr))
+        f = sum(t <= e["eps"] and a <= e["eps"] and not d for t, a, d in zip(th, ae, res.diverged))
+        b = sum(t < th_s and not d for t, d in zip(th, res.diverged))
+        hits = sorted(h for h, s in zip(res.hit_step, res.success) if s)
+        med = float(np.mean(hits[(len(hits) - 1) // 2:len(hits) // 2 + 1])) if hits else None
+        dL = float(theory.barrier(pr))
+        assert row[:7] == [pname, round(dL, 5), init, m, int(sched.total_steps), 10, f / 10]
+        assert np.allclose(row[7], cp95(f, 10), rtol=1e-10) and row[8] == b / 10
+        assert np.allclose(row[9], cp95(b, 10), rtol=1e-10) and row[10] == med
+        d = sec.data["runs"][f"{pi}_{init}_{m}"]
+        assert {k: d[k] for k in ("teacher", "barrier", "init", "method", "chains",
+                                  "final_success", "in_basin", "median_steps_to_eps",
+                                  "total_steps")} == \
+            {"teacher": pname, "barrier": dL, "init": init, "method": m, "chains": 10,
+             "final_success": f, "in_basin": b, "median_steps_to_eps": med,
+             "total_steps": int(sched.total_steps)}
+        assert np.allclose(d["final_ci"], cp95(f, 10), rtol=1e-10)
+        assert np.allclose(d["basin_ci"], cp95(b, 10), rtol=1e-10)
+        assert type(d["final_ci"]) is list and type(d["basin_ci"]) is list
+        if pi == 0:
+            assert sec.summary[f"{init}_{m}_final_success_rate"] == f / 10
+    assert len(sec.data["runs"]) == len(expected)
+    assert set(sec.summary) == {f"{i}_{m}_final_success_rate" for i in ("random", "spurious")
+                                for m in e6.METHODS} | {"teachers"}
+    assert sec.summary["teachers"] == 2
+    assert sec.table["columns"] == ["teacher", "barrier", "init", "method", "steps", "chains",
+                                    "final success", "95% CI", "in basin", "basin 95% CI",
+                                    "median steps to eps"]
+    assert (f"perturbed mini-batch SGD (B = 3), and `theory.schedule` (eps = {e['eps']}, "
+            f"delta = 0.05, eta = 0.1); 10 chains each") in sec.text
+    assert "the teachers are the run's and 2 more with a spurious minimum" in sec.text
+    assert sec.text.startswith("Zhou et al. (2019)'s protocol")
+    assert sec.figures[0]["file"] == "e6_paper.png"
+    # the figure: 8 chains of pgd_gaussian and gd per start, theta_s, the sigma_w trace
+    fig = figs["e6_paper.png"]
+    main = [ax for ax in fig.axes if ax.get_ylabel() == r"$\theta_t$"]
+    twins = [ax for ax in fig.axes if ax.get_ylabel() == r"$\sigma_w$ (dashed)"]
+    assert len(main) == 2 and len(twins) == 2
+    by_call = {(init, m): c for c, (pi, init, m) in zip(fake.calls, expected) if pi == 0}
+    for ax, init in zip(main, ("random", "spurious")):
+        assert ax.get_title() == f"from {init} start"
+        ln = lines_of(ax)
+        for j, m in enumerate(("pgd_gaussian", "gd")):
+            res = by_call[(init, m)]["res"]
+            block = ln[9 * j:9 * j + 8]                 # 8 chains, then an empty legend entry
+            for c, line in enumerate(block):
+                np.testing.assert_array_equal(line.get_xdata(), res.history.step)
+                np.testing.assert_array_equal(line.get_ydata(), res.history.theta[:, c])
+            assert ln[9 * j + 8].get_label() == m and len(ln[9 * j + 8].get_xdata()) == 0
+        assert list(ln[18].get_ydata()) == [float(theory.saddle_theta(prob))] * 2
+        assert ax.get_legend() is not None
+    for tw in twins:
+        x, y = e6._sigma_trace()
+        ln = lines_of(tw)
+        assert len(ln) == 1 and list(ln[0].get_xdata()) == x and list(ln[0].get_ydata()) == y
+        assert tw.get_yscale() == "log"
+
+
+def test_e6_theory_schedule_too_long_is_noted_not_run(conf, prob, figs, tmp_path, monkeypatch,
+                                                      fake_theory_schedule):
+    e = _e6_conf(conf)
+    e.update(max_theory_steps=14, methods=["theory"], inits=["spurious"])
+    fake = FakePGD(e["eps"])
+    monkeypatch.setattr(vp, "pgd", fake)
+    sec = e6.analyse(conf, prob, [], tmp_path)
+    assert fake.calls == [] and sec.table["rows"] == []
+    assert sec.notes == ["run teacher, spurious: theory.schedule not run, its length 15 > "
+                         "max_theory_steps = 14",
+                         "a*=[1.0, -1.0], spurious: theory.schedule not run, its length 15 > "
+                         "max_theory_steps = 14"]
+    assert fake_theory_schedule[0] == (e["eps"], 0.05, 0.1)
+    e["max_theory_steps"] = 15                           # at the limit: it runs
+    figs.clear()
+    sec = e6.analyse(conf, prob, [], tmp_path)
+    assert len(fake.calls) == 2 and sec.notes == []
+
+
+# ------------------------------------------------------------------------ E7
+
+def test_e7_problems(conf, prob):
+    e = conf["experiments"]["e7"]
+    e.update(teachers=[[1.0, -1.0], [1.0, 1.0], [2.0, -1.0, 1.0]], ps=[3, 5])
+    ps = e7._problems(conf, prob)
+    assert [(list(p.a_star), p.p) for p in ps] == [([1.0, -1.0], 3), ([1.0, -1.0], 5),
+                                                   ([2.0, -1.0, 1.0], 3), ([2.0, -1.0, 1.0], 5)]
+    for p in ps:
+        w = np.zeros(p.p)
+        w[0] = prob.s
+        np.testing.assert_array_equal(p.w_star, w)
+    e["teachers"] = []
+    ps = e7._problems(conf, prob)
+    assert [(list(p.a_star), p.p) for p in ps] == [(list(prob.a_star), 3), (list(prob.a_star), 5)]
+
+
+class FakeEscape:
+    """escape_time / assumptions / compare_prediction replaced by recorders with outcomes
+    set per point.  Predictions are exact binary multiples, so the ratio bounds are exact."""
+
+    BASE = {"saddle": 128.0, "1d": 64.0, "separatrix": 256.0, "no-volume": 1024.0}
+
+    def __init__(self, outcome):
+        self.outcome = outcome                    # (p, eta, x) -> (low, mean, high) / predicted
+        self.times, self.assume, self.compare = [], [], []
+
+    def pred(self, pr, eta, method):
+        if pr.p == 8 and method in ("saddle", "separatrix"):
+            raise ValueError("no saddle")
+        return self.BASE[method] * (2.0 if eta > 0.3 else 1.0)
+
+    def escape_time(self, pr, eta, sigma, method="saddle"):
+        self.times.append((pr.p, eta, sigma, method))
+        return self.pred(pr, eta, method)
+
+    def assumptions(self, pr, eta, sigma):
+        self.assume.append((pr.p, eta, sigma))
+        reasons = () if pr.p == 3 else ("x < 2", "volume term too large")
+        return SimpleNamespace(holds=not reasons, reasons=reasons)
+
+    def compare_prediction(self, pr, eta, x, *, chains, seed, alpha, method):
+        self.compare.append(dict(p=pr.p, eta=eta, x=x, chains=chains, seed=seed, alpha=alpha,
+                                 method=method))
+        P = self.pred(pr, eta, method)
+        lo, m, hi = self.outcome[(pr.p, eta, x)]
+        return SimpleNamespace(mean=m * P, low=lo * P, high=hi * P, cv=0.9, censored=1,
+                               method=method, predicted=P, ratio=m, chains=chains,
+                               times=np.array([1, 2, 3]))
+
+
+def _e7_setup(conf, monkeypatch, outcome=None):
+    from verified_pgd import escape
+    from verified_pgd.theory import escape_law
+    e = conf["experiments"]["e7"]
+    e.update(teachers=[[1.0, -1.0]], ps=[3, 8], etas=[0.2, 0.5], xs=[3.0, 2.0], chains=7,
+             tol=0.25, alpha=1e-4)
+    # (low, mean, high) / predicted: agree at the band's edges (exactly), disagree just outside
+    outcome = outcome or {
+        (3, 0.2, 3.0): (0.5, 0.6, 0.75), (3, 0.2, 2.0): (1.25, 1.5, 2.0),
+        (3, 0.5, 3.0): (0.25, 0.5, 0.5), (3, 0.5, 2.0): (1.5, 2.0, 6.0),
+        (8, 0.2, 3.0): (0.5, 1.0, 1.5), (8, 0.2, 2.0): (0.125, 0.25, 0.5),
+        (8, 0.5, 3.0): (0.25, 0.5, 0.625), (8, 0.5, 2.0): (2.0, 3.0, 4.0)}
+    fake = FakeEscape(outcome)
+    monkeypatch.setattr(escape_law, "escape_time", fake.escape_time)
+    monkeypatch.setattr(escape_law, "assumptions", fake.assumptions)
+    monkeypatch.setattr(escape, "compare_prediction", fake.compare_prediction)
+    return e, fake
+
+
+def test_e7_point_asks_every_method_at_the_sigma_of_the_temperature(conf, prob, monkeypatch):
+    e, fake = _e7_setup(conf, monkeypatch)
+    pr = e7._problems(conf, prob)[0]
+    c, pred, ok = e7._point(pr, 0.5, 3.0, 7, 11, 1e-4)
+    sigma = math.sqrt(2 * float(theory.barrier(pr)) / (3.0 * 0.5))
+    assert [t[3] for t in fake.times] == list(e7.METHODS)
+    assert all(t[:2] == (3, 0.5) and close(t[2], sigma, 1e-14) for t in fake.times)
+    assert len(fake.assume) == 1 and close(fake.assume[0][2], sigma, 1e-14)
+    assert pred == {m: 2 * FakeEscape.BASE[m] for m in e7.METHODS}
+    assert fake.compare == [dict(p=3, eta=0.5, x=3.0, chains=7, seed=11, alpha=1e-4,
+                                 method="saddle")]
+    assert ok.holds
+    pr8 = e7._problems(conf, prob)[1]
+    c, pred, ok = e7._point(pr8, 0.2, 2.0, 7, 12, 1e-4)
+    assert pred == {"saddle": None, "1d": 64.0, "separatrix": None, "no-volume": 1024.0}
+    assert fake.compare[-1]["method"] == "1d" and not ok.holds
+
+
+def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_path, monkeypatch):
+    e, fake = _e7_setup(conf, monkeypatch)
+    sec = e7.analyse(conf, prob, [], tmp_path)
+    problems = e7._problems(conf, prob)
+    grid = [(pi, eta, x) for pi in range(2) for eta in (0.2, 0.5) for x in (3.0, 2.0)]
+    assert len(sec.data["points"]) == len(grid) == len(sec.table["rows"])
+    for q, row, (pi, eta, x), cmp in zip(sec.data["points"], sec.table["rows"], grid,
+                                         fake.compare):
+        pr = problems[pi]
+        lo, m, hi = fake.outcome[(pr.p, eta, x)]
+        method = "saddle" if pr.p == 3 else "1d"
+        P = fake.pred(pr, eta, method)
+        assert cmp["seed"] == _seed_spec(conf["seed"], 7, pi, str(eta), str(x))
+        assert cmp["chains"] == 7 and cmp["alpha"] == 1e-4 and cmp["method"] == method
+        preds = {k: (None if pr.p == 8 and k in ("saddle", "separatrix")
+                     else FakeEscape.BASE[k] * (2.0 if eta > 0.3 else 1.0)) for k in e7.METHODS}
+        agrees = hi >= 0.75 and lo <= 1.25
+        ctl = preds["no-volume"]
+        rejected = hi * P / ctl < 0.75 or lo * P / ctl > 1.25
+        assert q == {"a_star": [1.0, -1.0], "p": pr.p, "k": 2, "eta": eta, "x": x, "chains": 7,
+                     "times": [1, 2, 3], "mean": m * P, "low": lo * P, "high": hi * P,
+                     "cv": 0.9, "censored": 1, "measured_against": method, "predicted": preds,
+                     "ratio": {k: (m * P / v if v else None) for k, v in preds.items()},
+                     "ratio_interval": [lo, hi], "agrees": agrees,
+                     "control_rejected": rejected, "assumptions_hold": pr.p == 3,
+                     "reasons": [] if pr.p == 3 else ["x < 2", "volume term too large"]}
+        assert type(q["agrees"]) is bool and type(q["control_rejected"]) is bool
+        assert type(q["times"][0]) is int and type(q["eta"]) is float
+        assert row == [2, pr.p, eta, x, 7, m * P, [lo * P, hi * P], method, P, m, [lo, hi],
+                       m * P / preds["1d"], m * P / ctl, agrees, pr.p == 3,
+                       "" if pr.p == 3 else "x < 2; volume term too large"]
+    pts = sec.data["points"]
+    inside = [q for q in pts if q["p"] == 3]
+    outside = [q for q in pts if q["p"] == 8]
+    assert [q["agrees"] for q in inside] == [True, True, False, False]
+    assert [q["agrees"] for q in outside] == [True, False, False, False]
+
+    def span(qs, key):
+        v = [q["mean"] / q["predicted"][key] for q in qs if q["predicted"][key]]
+        return [min(v), max(v)] if v else None
+    s = sec.summary
+    assert s == {"points": 8, "points_inside_assumptions": 4, "inside_agreeing": 2,
+                 "inside_control_rejected": sum(q["control_rejected"] for q in inside),
+                 "saddle_ratio_range_inside": span(inside, "saddle"),
+                 "one_d_ratio_range_inside": span(inside, "1d"),
+                 "no_volume_ratio_range_inside": span(inside, "no-volume"),
+                 "outside_disagreeing": 3, "points_outside_assumptions": 4, "tol": 0.25}
+    assert 0 < s["inside_control_rejected"] < 4
+    assert sec.notes == []
+    t = sec.text
+    assert t.startswith("Mean escape steps from the spurious minimum at constant noise (7 "
+                        "chains per point, exact chi-square interval of an exponential law at "
+                        "confidence 1 - 0.0001)")
+    assert "p in [3, 8], η in [0.2, 0.5], ΔL/T in [3.0, 2.0]." in t
+    assert "the ratio's interval meets [1 - 0.25, 1 + 0.25]" in t
+    rng = lambda r: f"{_common.fmt(r[0], 3)}–{_common.fmt(r[1], 3)}"
+    assert (f"2/4 points agree, saddle ratio {rng(s['saddle_ratio_range_inside'])}, 1d "
+            f"{rng(s['one_d_ratio_range_inside'])}, control no-volume "
+            f"{rng(s['no_volume_ratio_range_inside'])} (rejected at "
+            f"{s['inside_control_rejected']}/4). Outside: 3/4 points disagree") in t
+    assert sec.table["columns"][:6] == ["k", "p", "eta", "dL/T", "chains", "mean steps"]
+    assert len(sec.table["columns"]) == 16 and sec.table["columns"][-1] == "why not"
+    assert sec.figures[0]["file"] == "e7_escape.png"
+    assert "(intervals at 1 - 0.0001)" in sec.figures[0]["caption"]
+    assert sec.figures[0]["caption"].endswith("band 1 ± 0.25")
+    # the figure: per (k, p, eta) the means with their intervals and the predictions (left),
+    # measured / predicted with the ratio intervals, hollow where the assumptions fail (right)
+    ax, ax2 = figs["e7_escape.png"].axes
+    keys = sorted({(q["k"], q["p"], q["eta"]) for q in pts})
+    assert [c.get_label() for c in ax.containers] == [f"k={k} p={p} η={eta:g}"
+                                                      for k, p, eta in keys]
+    other = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_nolegend")]
+    for i, key in enumerate(keys):
+        qs = sorted((q for q in pts if (q["k"], q["p"], q["eta"]) == key), key=lambda q: q["x"])
+        xs = [q["x"] for q in qs]
+        data, caps, bars = ax.containers[i].lines
+        assert list(data.get_xdata()) == xs and list(data.get_ydata()) == [q["mean"] for q in qs]
+        segs = bars[0].get_segments()
+        assert [(sg[0][1], sg[1][1]) for sg in segs] == [(q["low"], q["high"]) for q in qs]
+        sad, one = other[2 * i], other[2 * i + 1]
+        assert sad.get_linestyle() == "-" and one.get_linestyle() == "--"
+        np.testing.assert_array_equal(sad.get_ydata(), [np.nan if q["predicted"]["saddle"] is None
+                                                        else q["predicted"]["saddle"] for q in qs])
+        assert list(one.get_ydata()) == [q["predicted"]["1d"] for q in qs]
+        assert list(sad.get_xdata()) == xs
+        jit = (i - len(keys) / 2) * 0.04
+        r = [q["mean"] / q["predicted"][q["measured_against"]] for q in qs]
+        _, _, bars2 = ax2.containers[i].lines
+        segs = bars2[0].get_segments()
+        assert np.allclose([sg[0][0] for sg in segs], np.array(xs) + jit, rtol=1e-15)
+        assert [(sg[0][1], sg[1][1]) for sg in segs] == [tuple(q["ratio_interval"]) for q in qs]
+        full, hollow = [ln for ln in ax2.get_lines() if ln.get_marker() == "o"][2 * i:2 * i + 2]
+        hold = [q["assumptions_hold"] for q in qs]
+        assert list(full.get_ydata()) == [v for v, h in zip(r, hold) if h]
+        assert list(hollow.get_ydata()) == [v for v, h in zip(r, hold) if not h]
+        assert np.allclose(full.get_xdata(), [x + jit for x, h in zip(xs, hold) if h])
+        assert full.get_label() == f"k={key[0]} p={key[1]} η={key[2]:g}"
+        assert hollow.get_markerfacecolor() == "none"
+    assert ax.get_yscale() == "log" and ax2.get_yscale() == "linear"
+    assert ax.get_ylabel() == "mean escape steps" and ax2.get_ylabel() == "measured / predicted"
+    band, = ax2.patches
+    assert band.get_y() == 0.75 and band.get_height() == 0.5
+    assert [list(ln.get_ydata()) for ln in ax2.get_lines() if ln.get_linestyle() == "-"] == [[1.0, 1.0]]
+    assert ax.get_legend() is not None
+
+
+def test_e7_analyse_without_points_inside_the_assumptions(conf, prob, figs, tmp_path,
+                                                          monkeypatch):
+    e, fake = _e7_setup(conf, monkeypatch)
+    e["ps"] = [8]
+    sec = e7.analyse(conf, prob, [], tmp_path)
+    assert sec.notes == ["no grid point satisfies the assumptions of the saddle prediction"]
+    s = sec.summary
+    assert s["points_inside_assumptions"] == 0 and s["saddle_ratio_range_inside"] is None
+    assert s["one_d_ratio_range_inside"] is None
+    assert "0/0 points agree, saddle ratio —, 1d —, control no-volume —" in sec.text
+
+
+def test_e7_range():
+    assert e7._range(None) == "—"
+    assert e7._range([0.123456, 2.5]) == "0.123–2.5"
