@@ -16,7 +16,9 @@ import statistics
 import struct
 import sys
 import types
+import warnings
 import zlib
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -50,7 +52,7 @@ def figs(monkeypatch):
     out = {}
 
     def capture(fig, out_dir, name):
-        assert name not in out
+        assert name not in out and Path(out_dir).is_dir()
         out[name] = fig
         return name
     for m in (e1, e2, e3, e4, e5, e6, e7):
@@ -230,6 +232,7 @@ def test_run_plans_runs_in_one_batch_and_hands_each_analyse_its_results(conf, mo
             return [f"{name}-task{i}" for i in range(n)]
 
         def analyse(c, problem, results, out_dir):
+            assert c is conf and isinstance(problem, vp.Problem)
             calls.append((name, list(results), out_dir))
             return f"section-{name}"
         m.plan, m.analyse = plan, analyse
@@ -271,7 +274,7 @@ def _spurious_condition(a):
     return math.pi * a.sum() ** 2 < (a.size + math.pi - 1) * (a @ a)
 
 
-@pytest.mark.parametrize("points", [37, 721])
+@pytest.mark.parametrize("points", [37, 359, 721])
 def test_e1_analyse_with_a_spurious_minimum(conf, prob, figs, tmp_path, points):
     conf["experiments"]["e1"]["points"] = points
     assert _spurious_condition(prob.a_star)
@@ -300,15 +303,19 @@ def test_e1_analyse_with_a_spurious_minimum(conf, prob, figs, tmp_path, points):
     assert close(s["grid_spacing"], th[1] - th[0], 1e-12)
     assert f"$\\Delta L$ = {_common.fmt(s['barrier'])}" in sec.text
     assert f"$\\theta$ = {th[best]:.4f}, the saddle at $\\theta_s$ = {float(sa.theta):.4f}" in sec.text
-    assert sec.text.startswith("Reduced loss $\\min_a L(\\theta, a)$")
+    assert sec.text.startswith(
+        "Reduced loss $\\min_a L(\\theta, a)$ with $|w| = 1$, from the closed form "
+        "(`theory.reduced_loss`). Critical points from `theory`; each loss re-evaluated "
+        "with `vp.loss` at the point itself (column *L(w, a)*) and compared with the curve. "
+        "The barrier from the spurious minimum")
     assert "no spurious minimum" not in sec.text
     assert sec.table["columns"] == ["point", "theta", "L (theory)", "L(w, a) (vp.loss)", "a"]
     assert sec.figures == [{"file": "e1_landscape.png",
                             "caption": "Reduced loss along theta with critical points"}]
-    step = 4 if points == 721 else 1
+    step = max(1, (points - 1) // 180)          # every step-th point: at most ~181 kept
     assert sec.data["theta"] == th[::step].tolist()
     np.testing.assert_allclose(sec.data["reduced_loss"], R[::step], rtol=1e-12, atol=1e-15)
-    assert len(sec.data["theta"]) == (181 if points == 721 else 37)
+    assert len(sec.data["theta"]) == {37: 37, 359: 359, 721: 181}[points]
     # the figure: the curve, one marker per critical point at (theta, loss), the barrier
     ax = figs["e1_landscape.png"].axes[0]
     ln = lines_of(ax)
@@ -328,6 +335,14 @@ def test_e1_analyse_with_a_spurious_minimum(conf, prob, figs, tmp_path, points):
     assert all(close(seg[0][0], float(sa.theta)) and close(seg[1][0], np.pi) for seg in segs)
     txt = [t.get_text() for t in ax.texts]
     assert txt == [f"barrier $\\Delta L$ = {s['barrier']:.4g}"]
+    tx, ty = ax.texts[0].get_position()      # above the saddle level, mid-way to pi
+    assert close(tx, (float(sa.theta) + np.pi) / 2) and close(ty, 1.01 * float(sa.loss))
+    assert ax.get_xlabel() == r"$\theta = \angle(w, w^*)$" and ax.get_ylabel() == "reduced loss"
+    np.testing.assert_allclose(ax.get_xticks(), [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4, np.pi],
+                               rtol=1e-15)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "0", r"$\pi/4$", r"$\pi/2$", r"$3\pi/4$", r"$\pi$"]
+    assert ln[0].get_label() == r"$\min_a L(\theta, a)$"
 
 
 def test_e1_analyse_without_a_spurious_minimum(conf, figs, tmp_path):
@@ -341,6 +356,7 @@ def test_e1_analyse_without_a_spurious_minimum(conf, figs, tmp_path):
     assert [r[0] for r in sec.table["rows"]] == ["global"]
     assert sec.text.endswith("This teacher has no spurious minimum "
                              "(pi (1.a*)^2 >= (k + pi - 1)|a*|^2).")
+    assert sec.text.startswith("Reduced loss $\\min_a L(\\theta, a)$ with $|w| = 1$")
     ax = figs["e1_landscape.png"].axes[0]
     assert len(lines_of(ax)) == 2 and not ax.texts and not ax.collections
 
@@ -369,6 +385,20 @@ def test_e2_plan_gd_and_pgd_from_the_spurious_point(conf, prob):
     assert e2.plan(conf, cfg.build_problem(NO_SPURIOUS)) == []
 
 
+def test_e2_theory_schedule_gets_the_problem_and_eta(conf, prob, fake_theory_schedule, figs,
+                                                     tmp_path):
+    e = conf["experiments"]["e2"]
+    e.update(eta=0.07, schedule={"kind": "theory", "eps": 1e-3, "delta": 0.05})
+    tasks = e2.plan(conf, prob)
+    assert fake_theory_schedule == [(1e-3, 0.05, 0.07)]
+    assert cfg.schedule_stages(tasks[1]["schedule"]) == [(0.5, 10), (0.0, 5)]
+    assert cfg.schedule_stages(tasks[0]["schedule"]) == [(0.0, 15)]
+    gd, pgd, _ = _e2_results(float(theory.saddle_theta(prob)), 15, 1)
+    sec = e2.analyse(conf, prob, [gd, pgd], tmp_path)
+    assert fake_theory_schedule[1:] == [(1e-3, 0.05, 0.07)]
+    assert sec.data["schedule"] == [[0.5, 10], [0.0, 5]]
+
+
 def test_e2_analyse_skipped_without_results(conf, tmp_path):
     sec = e2.analyse(conf, cfg.build_problem(NO_SPURIOUS), [], tmp_path)
     assert sec.id == "e2" and sec.title == e2.TITLE and sec.summary == {}
@@ -388,6 +418,7 @@ def _e2_results(theta_s, steps_total, record):
     for j in range(10, n):
         th_p[j][2] = theta_s / 2                                    # first below at record 10
     th_p[4][1] = theta_s                       # equal is not below: chain 1 never escapes
+    th_p[2][1] = None                          # a JSON null (non-finite) is never below
     loss_g = [[0.3] for _ in range(n)]
     ae_g = [[0.5] for _ in range(n)]
     loss_p = [[0.2, 0.0, 1e-320] for _ in range(n)]
@@ -409,6 +440,9 @@ def test_e2_analyse_headlines_rows_and_figure(conf, prob, figs, tmp_path):
     theta_s = float(theory.saddle_theta(prob))
     gd, pgd, steps = _e2_results(theta_s, total, 20)
     sec = e2.analyse(conf, prob, [gd, pgd], tmp_path)
+    assert sec.id == "e2" and sec.title == e2.TITLE
+    assert sec.figures[0]["caption"] == ("GD (dashed) vs PGD chains from the spurious point; "
+                                         "dotted lines: schedule stages")
     s = sec.summary
     assert s == {"gd_max_theta_deviation_from_pi": pytest.approx(5e-9, rel=1e-6),
                  "gd_final_loss": 0.3, "pgd_escaped": 2, "pgd_chains": 3,
@@ -465,6 +499,7 @@ def fake_theory_schedule(monkeypatch):
     calls = []
 
     def fake(problem, eps, delta, eta):
+        assert isinstance(problem, vp.Problem) and eta is not None
         calls.append((eps, delta, eta))
         return vp.Schedule([(0.5, 10), (0.0, 5)])
     monkeypatch.setattr(theory, "schedule", fake, raising=False)
@@ -477,6 +512,8 @@ def test_e3_methods_resolve_every_schedule_and_note_a_missing_theory(conf, prob,
     e = conf["experiments"]["e3"]
     e["eta"] = 0.07
     out, notes = e3.methods(conf, prob)
+    assert fake_theory_schedule == [(e["methods"]["theory"]["eps"],
+                                     e["methods"]["theory"]["delta"], 0.07)]
     assert list(out) == list(e["methods"]) and notes == []
     for name, spec in e["methods"].items():
         assert out[name] == {"kind": "stages", "stages": [
@@ -488,6 +525,11 @@ def test_e3_methods_resolve_every_schedule_and_note_a_missing_theory(conf, prob,
     assert list(out) == [m for m in e["methods"] if m != "theory"]
     assert notes == ["method 'theory' skipped: verified_pgd.theory.schedule is not available "
                      "in this installation"]
+    # a skipped method first: the methods after it are still resolved
+    e["methods"] = {"theory": e["methods"]["theory"],
+                    **{k: v for k, v in e["methods"].items() if k != "theory"}}
+    out, _ = e3.methods(conf, prob)
+    assert list(out) == [m for m in e["methods"] if m != "theory"] and len(out) == 3
 
     def broken(spec, problem=None, eta=None):
         raise cfg.ConfigError("config: broken")
@@ -609,6 +651,7 @@ def test_e3_analyse_counts_intervals_rows_and_figure(conf, figs, tmp_path, spuri
     np.testing.assert_allclose(segs, want, atol=1e-9)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(resolved)
     assert ax.get_ylim() == (0.0, 1.05) and ax.get_legend() is not None
+    assert ax.get_ylabel() == "fraction of chains (95% CI)" and sec.title == e3.TITLE
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         r"final $\varepsilon$-success", r"final $\theta < \theta_s$"]
 
@@ -699,7 +742,9 @@ def test_e4_quartiles_with_non_finite_chains(conf, prob, figs, tmp_path):
     rng = np.random.default_rng(5)
     for chains, bad in ((9, 2), (8, 4), (8, 2), (16, 9), (5, 5), (7, 0)):
         res = [_e4_result(rng, 0.3, chains, bad), _e4_result(rng, 0.1, chains, 0)]
-        sec = e4.analyse(conf, prob, res, tmp_path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            sec = e4.analyse(conf, prob, res, tmp_path)
         figs.clear()
         err = [math.inf if t is None or a is None else max(t, a)
                for t, a in zip(res[0]["theta"], res[0]["a_error"])]
@@ -717,7 +762,10 @@ def test_e4_analyse_medians_slope_and_figure(conf, prob, figs, tmp_path, zero_la
         [0.3, 0.05, 1e-3, 2e-5]
     for sc, sa in zip(scales_c, scales_a):
         results += [_e4_result(rng, sc), _e4_result(rng, sa)]
-    sec = e4.analyse(conf, prob, results, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # numpy's nan from inf: handled, not warned
+        sec = e4.analyse(conf, prob, results, tmp_path)
+    assert sec.id == "e4" and sec.title == e4.TITLE
     ref = {"constant": [], "annealed": []}
     for i, T in enumerate(e["steps"]):
         for j, name in enumerate(("constant", "annealed")):
@@ -771,6 +819,8 @@ def test_e4_analyse_medians_slope_and_figure(conf, prob, figs, tmp_path, zero_la
         np.testing.assert_array_equal(x.get_xdata(), e["steps"])
         np.testing.assert_array_equal(x.get_ydata(), np.maximum(meds, 1e-300))
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "steps T"
+    assert ax.get_ylabel() == r"final error max($\theta$, rel. $a$-error)"
     for coll, name in zip(ax.collections, ("constant", "annealed")):
         verts = coll.get_paths()[0].vertices           # the band: q1 out, q3 back
         for T, q1, med, q3, err in ref[name]:
@@ -816,7 +866,7 @@ def test_e5_analyse_steps_after_the_noise_phase_censoring_and_prediction(conf, p
     e.update(ks=[2, 4, 8], eps_values=[1e-2, 1e-4, 1e-8], noise_stages=[[0.5, 100], [0.2, 50]],
              max_steps=2000, chains=5)
     off = 150
-    k_hits = [[off + 40, off + 10, -1, off + 500, off + 20],     # median 40
+    k_hits = [[off + 40, off + 10, -1, 0, off + 20],             # a hit at step 0: median 20
               [off - 30, off - 5, off - 1, off + 3, -1],         # clamped to 1: median 1
               [off + 7, -1, -1, -1, off + 9]]                   # 3 of 5 censored: no median
     e_hits = [[off + 11, off + 12, off + 13, off + 14, off + 15],
@@ -824,22 +874,23 @@ def test_e5_analyse_steps_after_the_noise_phase_censoring_and_prediction(conf, p
               [off + 70, off + 60, off + 80, -1, off + 75]]
     results = [_e5_result(h) for h in k_hits + e_hits]
     sec = e5.analyse(conf, prob, results, tmp_path)
+    assert sec.id == "e5" and sec.title == e5.TITLE
 
     def median(h):
         steps = sorted(max(x - off, 1) if x >= 0 else math.inf for x in h)
         return steps[2] if math.isfinite(steps[2]) else None
     k_med = [median(h) for h in k_hits]
     e_med = [median(h) for h in e_hits]
-    assert k_med == [40, 1, None] and e_med == [13, 30, 75]
+    assert k_med == [20, 1, None] and e_med == [13, 30, 75]
     assert sec.data["k_median_steps"] == k_med and sec.data["eps_median_steps"] == e_med
     rows = sec.table["rows"]
-    assert rows == [["k", 2, e["eps"], 40.0, 1, 5], ["k", 4, e["eps"], 1.0, 1, 5],
+    assert rows == [["k", 2, e["eps"], 20.0, 1, 5], ["k", 4, e["eps"], 1.0, 1, 5],
                     ["k", 8, e["eps"], None, 3, 5],
                     ["eps", prob.k, 1e-2, 13.0, 0, 5], ["eps", prob.k, 1e-4, 30.0, 1, 5],
                     ["eps", prob.k, 1e-8, 75.0, 1, 5]]
     assert sec.table["columns"] == ["scan", "k", "eps", "median steps", "censored", "chains"]
     L = [math.log(1 / x) for x in e["eps_values"]]
-    b_ref = np.polyfit(np.log([2, 4]), np.log([40, 1]), 1)
+    b_ref = np.polyfit(np.log([2, 4]), np.log([20, 1]), 1)
     c_ref = np.polyfit(np.log(L), np.log(e_med), 1)
     lin = np.polyfit(L, e_med, 1)[0]
     q = float(theory.contraction_factor(prob, e["eta"]))
@@ -885,6 +936,14 @@ def test_e5_analyse_without_fits_or_prediction(conf, prob, figs, tmp_path, monke
     off = sum(n for _, n in e["noise_stages"])
     results = [_e5_result([off + 5, -1, -1]), _e5_result([off + 5, off + 6, off + 7]),
                _e5_result([-1, -1, off + 1]), _e5_result([off + 2, off + 2, off + 2])]
+    e_two = copy.deepcopy(conf)
+    e_two["experiments"]["e5"]["eps_values"] = [1e-2, 1e-4, 1e-6]
+    two = e5.analyse(e_two, prob, results[:2] + [_e5_result([off + 4] * 3),
+                                                 _e5_result([off + 9] * 3),
+                                                 _e5_result([-1] * 3)], tmp_path).summary
+    figs.clear()
+    L2 = [math.log(1e2), math.log(1e4)]
+    assert close(two["steps_per_unit_log_inv_eps"], (9 - 4) / (L2[1] - L2[0]), 1e-9)
 
     def no_q(problem, eta):
         raise ValueError("no contraction")
@@ -911,6 +970,10 @@ class FakePGD:
     def __init__(self, eps):
         self.calls, self.eps = [], eps
 
+    @staticmethod
+    def th_s(problem):
+        return float(theory.saddle_theta(problem))
+
     def __call__(self, problem, w0, a0, schedule, eta=None, **kw):
         i = len(self.calls)
         chains = kw["chains"]
@@ -922,9 +985,13 @@ class FakePGD:
         th[0], ae[0] = self.eps, self.eps / 2                 # the boundary: a success
         th[1], ae[1] = self.eps / 2, self.eps / 3
         th[2], ae[2] = self.eps / 2, 2 * self.eps             # a trap: a-error too large
+        th[3], ae[3] = self.eps / 2, self.eps                 # the a-error boundary: a success
+        th[4] = self.th_s(problem)                            # the basin boundary: outside
         div = np.zeros(chains, bool)
         div[1] = True                                         # diverged: never a success
         hit = np.where(good | (np.arange(chains) < 2), rng.integers(1, 500, chains), -1)
+        if i == 1:
+            hit[:] = -1                                       # no chain reaches eps
         success = (hit >= 0) & ~div
         R = 3
         steps = np.arange(R) * 100
@@ -1045,7 +1112,11 @@ def test_e6_analyse_runs_each_method_as_documented(conf, prob, figs, tmp_path, m
             f"delta = 0.05, eta = 0.1); 10 chains each") in sec.text
     assert "the teachers are the run's and 2 more with a spurious minimum" in sec.text
     assert sec.text.startswith("Zhou et al. (2019)'s protocol")
-    assert sec.figures[0]["file"] == "e6_paper.png"
+    assert sec.figures == [{"file": "e6_paper.png", "caption": (
+        "theta_t of 8 chains under the paper's protocol and GD (Figure 2 of the paper: the "
+        "decreasing noise guides PGD into the global basin); dashed: sigma_w(t)")}]
+    assert set(fake_theory_schedule) == {(e["eps"], 0.05, 0.1)}
+    assert any(c["res"].success.sum() == 0 for c in fake.calls)
     # the figure: 8 chains of pgd_gaussian and gd per start, theta_s, the sigma_w trace
     fig = figs["e6_paper.png"]
     main = [ax for ax in fig.axes if ax.get_ylabel() == r"$\theta_t$"]
@@ -1053,7 +1124,9 @@ def test_e6_analyse_runs_each_method_as_documented(conf, prob, figs, tmp_path, m
     assert len(main) == 2 and len(twins) == 2
     by_call = {(init, m): c for c, (pi, init, m) in zip(fake.calls, expected) if pi == 0}
     for ax, init in zip(main, ("random", "spurious")):
-        assert ax.get_title() == f"from {init} start"
+        assert ax.get_title() == f"from {init} start" and ax.get_xlabel() == "step"
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+            "pgd_gaussian", "gd", r"$\theta_s$"]
         ln = lines_of(ax)
         for j, m in enumerate(("pgd_gaussian", "gd")):
             res = by_call[(init, m)]["res"]
