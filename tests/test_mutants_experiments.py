@@ -343,6 +343,8 @@ def test_e1_analyse_with_a_spurious_minimum(conf, prob, figs, tmp_path, points):
     assert [t.get_text() for t in ax.get_xticklabels()] == [
         "0", r"$\pi/4$", r"$\pi/2$", r"$3\pi/4$", r"$\pi$"]
     assert ln[0].get_label() == r"$\min_a L(\theta, a)$"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [r"$\min_a L(\theta, a)$"] + [
+        f"{c.kind} ($\\theta$={float(c.theta):.3f}, L={float(c.loss):.4g})" for c in (gl, sa, sp)]
 
 
 def test_e1_analyse_without_a_spurious_minimum(conf, figs, tmp_path):
@@ -489,6 +491,8 @@ def test_e2_analyse_headlines_rows_and_figure(conf, prob, figs, tmp_path):
     extra = lines_of(axes[0])[4 + len(bounds):]
     assert len(extra) == 1 and list(extra[0].get_ydata()) == [theta_s, theta_s]
     assert axes[0].get_legend() is not None and axes[1].get_legend() is None
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == [
+        "PGD", "GD", r"$\theta_s$ (saddle)"]
 
 
 # ------------------------------------------------------------------------ E3
@@ -914,7 +918,8 @@ def test_e5_analyse_steps_after_the_noise_phase_censoring_and_prediction(conf, p
     assert f"pattern '{e['a_pattern']}', $|a^*|$ = {e['a_norm']}, $\\varepsilon$ = {e['eps']})" in t
     assert sec.figures == [{"file": "e5_scaling.png",
                             "caption": "Steps to eps vs k and vs log(1/eps), log-log"}]
-    axes = figs["e5_scaling.png"].axes
+    fig = figs["e5_scaling.png"]
+    axes = fig.axes
     for ax, xs, meds, (sl, ic), title in ((axes[0], e["ks"], k_med, b_ref, f"$\\varepsilon$ = {e['eps']}"),
                                           (axes[1], L, e_med, c_ref, f"k = {prob.k}")):
         pts, fit = lines_of(ax)
@@ -927,6 +932,14 @@ def test_e5_analyse_steps_after_the_noise_phase_censoring_and_prediction(conf, p
         assert fit.get_label() == f"fit: exponent {sl:.3g}"
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
         assert ax.get_title() == title and ax.get_ylabel() == "steps after noise phase"
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+            "median steps to $\\varepsilon$", f"fit: exponent {sl:.3g}"]
+        np.testing.assert_allclose(ax.get_xticks(), xs, rtol=1e-15)
+        if ax is axes[0]:                     # drawn (tick labels, formatters), coarsely
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            fig.set_dpi(8)
+            FigureCanvasAgg(fig).draw()
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["%.3g" % v for v in xs]
     assert axes[0].get_xlabel() == "k" and axes[1].get_xlabel() == r"$\log(1/\varepsilon)$"
 
 
@@ -1135,6 +1148,8 @@ def test_e6_analyse_runs_each_method_as_documented(conf, prob, figs, tmp_path, m
                 np.testing.assert_array_equal(line.get_xdata(), res.history.step)
                 np.testing.assert_array_equal(line.get_ydata(), res.history.theta[:, c])
             assert ln[9 * j + 8].get_label() == m and len(ln[9 * j + 8].get_xdata()) == 0
+            assert ln[9 * j + 8].get_color() == block[0].get_color()     # the legend's swatch
+            assert len({x.get_color() for x in block}) == 1
         assert list(ln[18].get_ydata()) == [float(theory.saddle_theta(prob))] * 2
         assert ax.get_legend() is not None
     for tw in twins:
@@ -1193,6 +1208,8 @@ class FakeEscape:
     def pred(self, pr, eta, method):
         if pr.p == 8 and method in ("saddle", "separatrix"):
             raise ValueError("no saddle")
+        if pr.p == 8 and eta < 0.3 and method == "no-volume":
+            raise ValueError("no control here")
         return self.BASE[method] * (2.0 if eta > 0.3 else 1.0)
 
     def escape_time(self, pr, eta, sigma, method="saddle"):
@@ -1200,6 +1217,7 @@ class FakeEscape:
         return self.pred(pr, eta, method)
 
     def assumptions(self, pr, eta, sigma):
+        assert eta in (0.2, 0.5)
         self.assume.append((pr.p, eta, sigma))
         reasons = () if pr.p == 3 else ("x < 2", "volume term too large")
         return SimpleNamespace(holds=not reasons, reasons=reasons)
@@ -1225,7 +1243,9 @@ def _e7_setup(conf, monkeypatch, outcome=None):
         (3, 0.2, 3.0): (0.5, 0.6, 0.75), (3, 0.2, 2.0): (1.25, 1.5, 2.0),
         (3, 0.5, 3.0): (0.25, 0.5, 0.5), (3, 0.5, 2.0): (1.5, 2.0, 6.0),
         (8, 0.2, 3.0): (0.5, 1.0, 1.5), (8, 0.2, 2.0): (0.125, 0.25, 0.5),
-        (8, 0.5, 3.0): (0.25, 0.5, 0.625), (8, 0.5, 2.0): (2.0, 3.0, 4.0)}
+        # the control (no-volume, 16 x the 1d prediction here): its band's upper edge
+        # exactly (not rejected), inside (not rejected), above (rejected)
+        (8, 0.5, 3.0): (20.0, 22.0, 24.0), (8, 0.5, 2.0): (24.0, 26.0, 28.0)}
     fake = FakeEscape(outcome)
     monkeypatch.setattr(escape_law, "escape_time", fake.escape_time)
     monkeypatch.setattr(escape_law, "assumptions", fake.assumptions)
@@ -1247,7 +1267,7 @@ def test_e7_point_asks_every_method_at_the_sigma_of_the_temperature(conf, prob, 
     assert ok.holds
     pr8 = e7._problems(conf, prob)[1]
     c, pred, ok = e7._point(pr8, 0.2, 2.0, 7, 12, 1e-4)
-    assert pred == {"saddle": None, "1d": 64.0, "separatrix": None, "no-volume": 1024.0}
+    assert pred == {"saddle": None, "1d": 64.0, "separatrix": None, "no-volume": None}
     assert fake.compare[-1]["method"] == "1d" and not ok.holds
 
 
@@ -1265,11 +1285,12 @@ def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_p
         P = fake.pred(pr, eta, method)
         assert cmp["seed"] == _seed_spec(conf["seed"], 7, pi, str(eta), str(x))
         assert cmp["chains"] == 7 and cmp["alpha"] == 1e-4 and cmp["method"] == method
-        preds = {k: (None if pr.p == 8 and k in ("saddle", "separatrix")
+        preds = {k: (None if pr.p == 8 and (k in ("saddle", "separatrix")
+                                            or (k == "no-volume" and eta < 0.3))
                      else FakeEscape.BASE[k] * (2.0 if eta > 0.3 else 1.0)) for k in e7.METHODS}
         agrees = hi >= 0.75 and lo <= 1.25
         ctl = preds["no-volume"]
-        rejected = hi * P / ctl < 0.75 or lo * P / ctl > 1.25
+        rejected = None if ctl is None else (hi * P / ctl < 0.75 or lo * P / ctl > 1.25)
         assert q == {"a_star": [1.0, -1.0], "p": pr.p, "k": 2, "eta": eta, "x": x, "chains": 7,
                      "times": [1, 2, 3], "mean": m * P, "low": lo * P, "high": hi * P,
                      "cv": 0.9, "censored": 1, "measured_against": method, "predicted": preds,
@@ -1277,16 +1298,18 @@ def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_p
                      "ratio_interval": [lo, hi], "agrees": agrees,
                      "control_rejected": rejected, "assumptions_hold": pr.p == 3,
                      "reasons": [] if pr.p == 3 else ["x < 2", "volume term too large"]}
-        assert type(q["agrees"]) is bool and type(q["control_rejected"]) is bool
+        assert type(q["agrees"]) is bool
+        assert type(q["control_rejected"]) is (bool if ctl else type(None))
         assert type(q["times"][0]) is int and type(q["eta"]) is float
         assert row == [2, pr.p, eta, x, 7, m * P, [lo * P, hi * P], method, P, m, [lo, hi],
-                       m * P / preds["1d"], m * P / ctl, agrees, pr.p == 3,
+                       m * P / preds["1d"], None if ctl is None else m * P / ctl, agrees, pr.p == 3,
                        "" if pr.p == 3 else "x < 2; volume term too large"]
     pts = sec.data["points"]
     inside = [q for q in pts if q["p"] == 3]
     outside = [q for q in pts if q["p"] == 8]
     assert [q["agrees"] for q in inside] == [True, True, False, False]
     assert [q["agrees"] for q in outside] == [True, False, False, False]
+    assert [q["control_rejected"] for q in outside] == [None, None, False, True]
 
     def span(qs, key):
         v = [q["mean"] / q["predicted"][key] for q in qs if q["predicted"][key]]
@@ -1298,6 +1321,7 @@ def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_p
                  "one_d_ratio_range_inside": span(inside, "1d"),
                  "no_volume_ratio_range_inside": span(inside, "no-volume"),
                  "outside_disagreeing": 3, "points_outside_assumptions": 4, "tol": 0.25}
+    assert sec.id == "e7" and sec.title == e7.TITLE
     assert 0 < s["inside_control_rejected"] < 4
     assert sec.notes == []
     t = sec.text
@@ -1311,11 +1335,14 @@ def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_p
             f"{rng(s['one_d_ratio_range_inside'])}, control no-volume "
             f"{rng(s['no_volume_ratio_range_inside'])} (rejected at "
             f"{s['inside_control_rejected']}/4). Outside: 3/4 points disagree") in t
-    assert sec.table["columns"][:6] == ["k", "p", "eta", "dL/T", "chains", "mean steps"]
-    assert len(sec.table["columns"]) == 16 and sec.table["columns"][-1] == "why not"
-    assert sec.figures[0]["file"] == "e7_escape.png"
-    assert "(intervals at 1 - 0.0001)" in sec.figures[0]["caption"]
-    assert sec.figures[0]["caption"].endswith("band 1 ± 0.25")
+    assert sec.table["columns"] == ["k", "p", "eta", "dL/T", "chains", "mean steps", "interval",
+                                    "method", "predicted", "ratio", "ratio interval",
+                                    "ratio 1d", "ratio no-volume", "agrees",
+                                    "assumptions hold", "why not"]
+    assert sec.figures == [{"file": "e7_escape.png", "caption": (
+        "Left: mean escape steps (intervals at 1 - 0.0001) against ΔL/T with the saddle "
+        "(solid) and 1d (dashed) predictions; right: measured / predicted (saddle, or 1d where "
+        "V has no saddle; hollow: assumptions fail), band 1 ± 0.25")}]
     # the figure: per (k, p, eta) the means with their intervals and the predictions (left),
     # measured / predicted with the ratio intervals, hollow where the assumptions fail (right)
     ax, ax2 = figs["e7_escape.png"].axes
@@ -1347,6 +1374,7 @@ def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_p
         assert list(full.get_ydata()) == [v for v, h in zip(r, hold) if h]
         assert list(hollow.get_ydata()) == [v for v, h in zip(r, hold) if not h]
         assert np.allclose(full.get_xdata(), [x + jit for x, h in zip(xs, hold) if h])
+        assert np.allclose(hollow.get_xdata(), [x + jit for x, h in zip(xs, hold) if not h])
         assert full.get_label() == f"k={key[0]} p={key[1]} η={key[2]:g}"
         assert hollow.get_markerfacecolor() == "none"
     assert ax.get_yscale() == "log" and ax2.get_yscale() == "linear"
@@ -1371,4 +1399,4 @@ def test_e7_analyse_without_points_inside_the_assumptions(conf, prob, figs, tmp_
 
 def test_e7_range():
     assert e7._range(None) == "—"
-    assert e7._range([0.123456, 2.5]) == "0.123–2.5"
+    assert e7._range([0.123456, 2.34567]) == "0.123–2.35"
