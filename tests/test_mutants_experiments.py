@@ -422,6 +422,7 @@ def _e2_results(theta_s, steps_total, record):
     th_p[4][1] = theta_s                       # equal is not below: chain 1 never escapes
     th_p[2][1] = None                          # a JSON null (non-finite) is never below
     loss_g = [[0.3] for _ in range(n)]
+    loss_g[2] = [0.0]                          # zero: drawn at the floor on the log axis
     ae_g = [[0.5] for _ in range(n)]
     loss_p = [[0.2, 0.0, 1e-320] for _ in range(n)]
     ae_p = [[0.1, 0.2, 0.3] for _ in range(n)]
@@ -483,7 +484,8 @@ def test_e2_analyse_headlines_rows_and_figure(conf, prob, figs, tmp_path):
             np.testing.assert_array_equal(ln[i].get_ydata(),
                                           np.maximum(yp[:, i], 1e-300) if log else yp[:, i])
         assert [x.get_label() for x in ln[:4]][0] == "PGD" and ln[1].get_label().startswith("_")
-        np.testing.assert_array_equal(ln[3].get_ydata(), yg)
+        np.testing.assert_array_equal(ln[3].get_xdata(), steps)
+        np.testing.assert_array_equal(ln[3].get_ydata(), np.maximum(yg, 1e-300) if log else yg)
         assert ln[3].get_label() == "GD" and ln[3].get_linestyle() == "--"
         vlines = [x.get_xdata()[0] for x in ln[4:4 + len(bounds)]]
         assert vlines == bounds
