@@ -171,6 +171,11 @@ def test_new_figure_sizes_and_axes():
     assert fig.get_layout_engine() is not None
     fig, axes = _common.new_figure(ncols=3, width=2.0, height=1.5)
     assert len(axes) == 3 and tuple(fig.get_size_inches()) == (6.0, 1.5)
+    boxes = [ax.get_position() for ax in axes]                # side by side, in one row
+    assert boxes[0].x1 <= boxes[1].x0 and boxes[1].x1 <= boxes[2].x0
+    assert all(b.y0 == boxes[0].y0 for b in boxes)
+    fig, axes = _common.new_figure(ncols=2, width=2.5, height=1.0)
+    assert len(axes) == 2 and tuple(fig.get_size_inches()) == (5.0, 1.0)
     fig, ax = _common.new_figure(width=5.0, height=2.5)
     assert tuple(fig.get_size_inches()) == (5.0, 2.5)
     assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
@@ -598,7 +603,6 @@ def test_e3_analyse_counts_intervals_rows_and_figure(conf, figs, tmp_path, spuri
         conf["problem"] = NO_SPURIOUS
     pr = cfg.build_problem(conf["problem"])
     e.update(chains=260)
-    del e["methods"]["theory"]
     theta_basin = float(theory.saddle_theta(pr)) if spurious else np.pi / 2
     resolved, _ = e3.methods(conf, pr)
     rng = np.random.default_rng(3)
@@ -651,9 +655,11 @@ def test_e3_analyse_counts_intervals_rows_and_figure(conf, figs, tmp_path, spuri
             assert close(b.get_x() + b.get_width() / 2, i + off) and close(b.get_width(), 0.38)
             assert close(b.get_height(), x / n)
     # the error bars span each interval
-    segs = sorted((tuple(np.round(s[:, 1], 12))) for c in ax.collections for s in c.get_segments())
-    want = sorted(tuple(np.round(cp95(x, n), 12)) for final, ever, basin, div in truth
-                  for x in (final, basin))
+    segs = sorted((round(s[0, 0], 9), *np.round(s[:, 1], 12)) for c in ax.collections
+                  for s in c.get_segments())
+    want = sorted((round(i + off, 9), *np.round(cp95(x, n), 12))
+                  for i, (final, ever, basin, div) in enumerate(truth)
+                  for off, x in ((-0.2, final), (0.2, basin)))
     np.testing.assert_allclose(segs, want, atol=1e-9)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(resolved)
     assert ax.get_ylim() == (0.0, 1.05) and ax.get_legend() is not None
@@ -941,6 +947,8 @@ def test_e5_analyse_steps_after_the_noise_phase_censoring_and_prediction(conf, p
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             fig.set_dpi(8)
             FigureCanvasAgg(fig).draw()
+            labels = [(t.get_text(), v) for t, v in zip(ax.get_yticklabels(), ax.get_yticks())]
+            assert all(t in ("", "%g" % v) for t, v in labels) and any(t for t, _ in labels)
         assert [t.get_text() for t in ax.get_xticklabels()] == ["%.3g" % v for v in xs]
     assert axes[0].get_xlabel() == "k" and axes[1].get_xlabel() == r"$\log(1/\varepsilon)$"
 
@@ -1364,6 +1372,7 @@ def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_p
         np.testing.assert_array_equal(sad.get_ydata(), [np.nan if q["predicted"]["saddle"] is None
                                                         else q["predicted"]["saddle"] for q in qs])
         assert list(one.get_ydata()) == [q["predicted"]["1d"] for q in qs]
+        assert list(one.get_xdata()) == xs
         assert list(sad.get_xdata()) == xs
         jit = (i - len(keys) / 2) * 0.04
         r = [q["mean"] / q["predicted"][q["measured_against"]] for q in qs]
@@ -1381,6 +1390,7 @@ def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_p
         assert hollow.get_markerfacecolor() == "none"
     assert ax.get_yscale() == "log" and ax2.get_yscale() == "linear"
     assert ax.get_ylabel() == "mean escape steps" and ax2.get_ylabel() == "measured / predicted"
+    assert ax.get_xlabel() == ax2.get_xlabel() == r"$\Delta L / T$"
     band, = ax2.patches
     assert band.get_y() == 0.75 and band.get_height() == 0.5
     assert [list(ln.get_ydata()) for ln in ax2.get_lines() if ln.get_linestyle() == "-"] == [[1.0, 1.0]]
