@@ -1144,7 +1144,7 @@ def test_e6_analyse_runs_each_method_as_documented(conf, prob, figs, tmp_path, m
     fig = figs["e6_paper.png"]
     main = [ax for ax in fig.axes if ax.get_ylabel() == r"$\theta_t$"]
     twins = [ax for ax in fig.axes if ax.get_ylabel() == r"$\sigma_w$ (dashed)"]
-    assert len(main) == 2 and len(twins) == 2
+    assert len(main) == 2 and len(twins) == 2 and len(fig.axes) == 4     # no empty panel
     by_call = {(init, m): c for c, (pi, init, m) in zip(fake.calls, expected) if pi == 0}
     for ax, init in zip(main, ("random", "spurious")):
         assert ax.get_title() == f"from {init} start" and ax.get_xlabel() == "step"
