@@ -46,6 +46,19 @@ def _errors(r):
     return np.maximum(th, ae)
 
 
+def _quartiles(err):
+    """``(q1, median, q3)`` of the errors, numpy's linear interpolation, with a non-finite
+    chain's infinite error as the largest value.  numpy's interpolation turns ``inf`` into
+    nan (``inf * 0`` at an exact position, ``inf - inf`` above the midpoint); where it did,
+    the exact value is the upper neighbour: the value itself at an exact position, else
+    ``inf`` (a finite and an infinite neighbour)."""
+    qs = [0.25, 0.5, 0.75]
+    with np.errstate(invalid="ignore"):
+        q = np.quantile(err, qs)
+    q = np.where(np.isnan(q), np.quantile(err, qs, method="higher"), q)
+    return tuple(float(v) for v in q)
+
+
 def analyse(conf, problem, results, out_dir) -> Section:
     e = conf["experiments"]["e4"]
     Ts = e["steps"]
@@ -55,7 +68,7 @@ def analyse(conf, problem, results, out_dir) -> Section:
         row = [T]
         for j, name in enumerate(("constant", "annealed")):
             err = _errors(results[2 * i + j])
-            q1, med, q3 = (float(v) for v in np.quantile(err, [0.25, 0.5, 0.75]))
+            q1, med, q3 = _quartiles(err)
             stats[name].append({"steps": T, "median": med, "q1": q1, "q3": q3,
                                 "errors": err.tolist()})
             row.append(med)

@@ -10,6 +10,8 @@ ran, so ``rerun`` repeats the very same arithmetic.
 """
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -55,8 +57,20 @@ def resolve_engine(engine, kind: str, reduced: bool) -> str:
         _state["warned"] = True
         warnings.warn(f"numba cannot be imported ({_state['error']}); vp.pgd uses the numpy "
                       "engine (same noise, results agree to rounding, slower)",
-                      RuntimeWarning, stacklevel=3)
+                      RuntimeWarning, stacklevel=_caller_stacklevel(sys._getframe()))
     return "numpy"
+
+
+def _caller_stacklevel(frame) -> int:
+    """``warnings.warn``'s stacklevel, for a warning issued in ``frame``, of the first frame
+    outside the verified_pgd package: the user's line (``vp.pgd``, ``rerun``, a sweep),
+    however many package frames lie between it and the engine choice (a fixed level
+    pointed into ``solver/api.py``)."""
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def run(cfg):
