@@ -588,7 +588,8 @@ def _e3_raw(rng, n, eps, theta_basin, p_win):
     ok_ever = (hit >= 0) & ~div                  # ... counts for "ever"
     hit[11] = -2
     ok_ever[11] = False
-    basin = sum(t is not None and t < theta_basin for t in thl)
+    # a diverged chain frozen inside the basin is not counted there either (as in E6)
+    basin = sum(t is not None and t < theta_basin and not d for t, d in zip(thl, div))
     res = {"chains": n, "steps": 42, "theta": thl, "a_error": ael, "loss": [0.0] * n,
            "hit_step": hit.tolist(), "diverged": div.tolist(),
            "diverged_step": np.where(div, 2, -1).tolist()}

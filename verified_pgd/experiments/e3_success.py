@@ -4,7 +4,7 @@ Every method runs the same number of independent chains from the same random sta
 (w uniform on the sphere, a ~ N(0, scale^2/k I); common random numbers across methods).
 Reported per method: the fraction of chains whose *final* state is eps-successful
 (theta <= eps and relative a-error <= eps), the fraction that reached eps-success at
-some step, and the fraction that ended in the global basin (theta < theta_s), each with
+some step, and the fraction that ended in the global basin (theta < theta_s, not diverged), each with
 an exact 95% interval.  A diverged chain (frozen at its last good state) is never a
 success, final or ever.
 """
@@ -75,7 +75,7 @@ def analyse(conf, problem, results, out_dir) -> Section:
         # a diverged chain is never a success, whatever its recorded values
         final = int(np.sum((th <= eps) & (ae <= eps) & ~dv))
         ever = int(np.sum((hit >= 0) & ~dv))
-        basin = int(np.sum(th < theta_basin))
+        basin = int(np.sum((th < theta_basin) & ~dv))
         ci_f, ci_e, ci_b = (clopper_pearson(x, n, alpha=0.025) for x in (final, ever, basin))
         series[name] = {"n": n, "final_success": final, "final_ci": ci_f, "ever_success": ever,
                         "ever_ci": ci_e, "global_basin": basin, "basin_ci": ci_b,
