@@ -110,7 +110,7 @@ def _count(x, claim, what):
 
 def _parse_claim(d, source, index):
     if not isinstance(d, dict):
-        raise ClaimError(f"{source}: claim {index}: expected a table")
+        raise ClaimError(f"{source}: claim {index + 1}: expected a table")
     name = d.get("name", f"#{index + 1}")
     if not isinstance(name, str) or not name.strip():
         raise ClaimError(f"{source}: claim {index + 1}: name must be a non-empty string")
