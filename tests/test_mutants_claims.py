@@ -577,3 +577,456 @@ def test_keys_the_exponents_do_not_use():
     # delta_exponent takes init
     text = LAW.replace("[claim.params]", 'init = "random"\n[claim.params]') + "x_max = 2.0\n"
     assert C.parse_claims(text)[0].init == "random"
+
+
+# ------------------------------------------------------------------ certified values, env
+
+PB = vp.Problem([1.0, 0.0, 0.0], [1.0, -1.0])          # has a spurious minimum
+NO_SPUR = vp.Problem([1.0, 0.0], [1.0, 1.0])           # has none
+
+
+def test_arb_ends_are_one_ulp_outside_the_nearest_floats():
+    from flint import arb
+    x = arb(1) / 3
+    assert evaluation._down(x) == math.nextafter(float(x.lower()), -math.inf)
+    assert evaluation._up(x) == math.nextafter(float(x.upper()), math.inf)
+    assert evaluation._down(x) < 1 / 3 < evaluation._up(x)
+
+
+def test_mp50_values_are_enclosed_by_their_float_ends():
+    import mpmath
+    for q, v in (("smoothness", theory.smoothness_bound(PB, theory.default_radius(PB), dps=50)),
+                 ("basin_radius", theory.basin_radius(PB, dps=50))):
+        lo, hi, method = C.certified_value(PB, q)
+        assert method == "mp50"
+        with mpmath.workdps(50):
+            assert mpmath.mpf(lo) < v < mpmath.mpf(hi)
+        assert lo == math.nextafter(float(v), -math.inf) and hi == math.nextafter(float(v), math.inf)
+
+
+def test_certified_values_dispatch_and_the_undefined_case():
+    lo, hi, method = C.certified_value(PB, "schedule_length", {"eps": 0.1, "delta": 0.5, "eta": 0.3})
+    n = sum(st.steps for st in theory.schedule(PB, 0.1, 0.5, 0.3).stages)
+    assert (lo, hi, method) == (float(n), float(n), "exact") and type(lo) is float
+    for q in ("mu", "lam_max"):
+        lo, hi, method = C.certified_value(NO_SPUR, q)
+        assert method == "arb" and lo < hi
+    sp = theory.hessian_spectrum(NO_SPUR)
+    assert C.certified_value(NO_SPUR, "mu")[0] <= float(sp.mu) <= C.certified_value(NO_SPUR, "mu")[1]
+    assert C.certified_value(NO_SPUR, "lam_max")[0] <= float(sp.lam_max) \
+        <= C.certified_value(NO_SPUR, "lam_max")[1]
+    for q in ("barrier", "saddle_loss", "spurious_loss"):
+        with pytest.raises(ValueError) as info:
+            C.certified_value(NO_SPUR, q)
+        assert str(info.value) == f"{q}: undefined for this problem (no spurious minimum)"
+        lo, hi, _ = C.certified_value(PB, q)
+        assert lo < hi and hi - lo < 1e-14 * abs(hi)
+
+
+def _claim(text):
+    (c,) = C.parse_claims(text)
+    return c
+
+
+def test_the_bound_environment():
+    c = _claim(H + 'quantity = "barrier"\nbound = "C * sa"\nconstants = { C = 2.5 }\n'
+                   'params = { q = 7 }\n')
+    env = evaluation._env(c, {"q": 7}, PB)
+    assert env["pi"] == math.pi and (env["k"], env["p"], env["s"]) == (2, 3, 1.0)
+    assert env["a_norm"] == math.sqrt(2) and env["sa"] == 1.0 * math.sqrt(2)
+    assert env["C"] == 2.5 and env["q"] == 7
+    for q in ("mu", "lam_max"):
+        lo, hi, _ = C.certified_value(PB, q)
+        assert lo <= env[q] <= hi
+    # the landscape values only when a bound (or the probability) names them
+    assert not {"barrier", "saddle_loss", "spurious_loss", "dL_over_Lspur"} & set(env)
+    pb2 = vp.Problem([0.0, 2.0, 0.0], [1.0, -0.5, 0.3])
+    for names in ("barrier", "saddle_loss", "spurious_loss"):
+        c = _claim(H + f'quantity = "barrier"\nbound = "{names}"\n')
+        env = evaluation._env(c, {}, pb2)
+        for q in ("barrier", "saddle_loss", "spurious_loss"):
+            lo, hi, _ = C.certified_value(pb2, q)
+            assert lo - 1e-15 * abs(lo) <= env[q] <= hi + 1e-15 * abs(hi), q
+        assert env["s"] == 2.0 and env["a_norm"] == math.sqrt(1 + 0.25 + 0.09)
+        assert env["sa"] == 2.0 * env["a_norm"]
+    base = H + 'quantity = "escape_time"\nbound = "1"\nparams = { eta = 1, sigma = 1 }\n'
+    for prob_text in ('"barrier"', '"saddle_loss"', '"spurious_loss"'):
+        c = _claim(base + f"probability = {prob_text}\n")
+        assert "barrier" in evaluation._env(c, {}, pb2)
+    c = _claim(base + 'probability = "dL_over_Lspur"\n')
+    env = evaluation._env(c, {}, pb2)
+    assert env["dL_over_Lspur"] == pytest.approx(env["mu"] * 0 + float(
+        theory.barrier(pb2, dps=50) / theory.spurious_minimum(pb2, dps=50).loss), rel=1e-14)
+    c = _claim(H + 'quantity = "barrier"\nbound = "dL_over_Lspur"\n')
+    assert evaluation._env(c, {}, pb2)["dL_over_Lspur"] == evaluation.predicted_exponent(pb2)[2]
+    # constants come last: they override everything
+    c = _claim(H + 'quantity = "barrier"\nbound = "mu"\nconstants = { mu = 3.5 }\n')
+    assert evaluation._env(c, {}, PB)["mu"] == 3.5
+
+
+def test_a_bound_on_the_barrier_without_a_spurious_minimum_is_an_error():
+    for text in (H + 'quantity = "mu"\nbound = "barrier"\n',
+                 H + 'quantity = "escape_time"\nbound = "1"\nparams = { eta = 1, sigma = 1 }\n'
+                     'probability = "spurious_loss"\n'):
+        with pytest.raises(ValueError) as info:
+            evaluation._env(_claim(text), {"k": 2}, NO_SPUR)
+        assert str(info.value) == ("claim 'n': bound uses the barrier but the problem at "
+                                   "{'k': 2} has no spurious minimum")
+    with pytest.raises(ValueError) as info:
+        evaluation.predicted_exponent(NO_SPUR, "x")
+    assert str(info.value) == ("claim 'x': dL_over_Lspur needs a spurious minimum, and the "
+                               "problem has none")
+    with pytest.raises(ValueError, match="claim '[?]'"):
+        evaluation.predicted_exponent(NO_SPUR)
+
+
+def test_predicted_exponent_is_the_ratio_of_the_losses():
+    lo, hi, mid = evaluation.predicted_exponent(PB)
+    b = theory.barrier(PB, dps=50)
+    s = theory.spurious_minimum(PB, dps=50).loss
+    import mpmath
+    with mpmath.workdps(50):
+        assert mpmath.mpf(lo) < b / s < mpmath.mpf(hi)
+    assert mid == (lo + hi) / 2 and hi - lo < 1e-15
+
+
+def test_starts_by_init():
+    spc = theory.spurious_minimum(PB)
+    for init, prob, want in (("spurious", PB, (spc.w, spc.a)),
+                             ("antipodal", PB, (-PB.w_hat_star, np.zeros(2))),
+                             ("spurious", NO_SPUR, (-NO_SPUR.w_hat_star, np.zeros(2)))):
+        c = dataclasses.replace(_claim(B), init=init)
+        w, a = evaluation._starts(c, prob)
+        np.testing.assert_array_equal(w, want[0])
+        np.testing.assert_array_equal(a, want[1])
+    c = dataclasses.replace(_claim(B), init="random", chains=4000, seed=5)
+    w, a = evaluation._starts(c, PB)
+    assert w.shape == (4000, 3) and a.shape == (4000, 2)
+    np.testing.assert_allclose(np.linalg.norm(w, axis=1), 1.0, rtol=1e-14)
+    # a ~ N(0, I/k): the variance 1/2 within 6 standard errors (false failure < 1e-8)
+    assert abs(np.var(a) - 0.5) < 6 * 0.5 * math.sqrt(2 / a.size)
+    assert abs(np.mean(w)) < 6 / math.sqrt(3 * w.size)
+    w2, a2 = evaluation._starts(c, PB)
+    np.testing.assert_array_equal(w2, w)
+    w3, _ = evaluation._starts(dataclasses.replace(c, seed=6), PB)
+    assert not np.array_equal(w3, w)
+
+
+# ------------------------------------------------------------------ verdicts
+
+def test_relations():
+    assert [verdicts._holds(r, 1.0, 1.0) for r in ("<=", "<", ">=", ">")] == \
+        [True, False, True, False]
+    assert [verdicts._holds(r, 0.5, 1.0) for r in ("<=", "<", ">=", ">")] == \
+        [True, True, False, False]
+    assert [verdicts._holds(r, 2.0, 1.0) for r in ("<=", "<", ">=", ">")] == \
+        [False, False, True, True]
+
+
+def _edge_above(x):
+    """A bound b with b - BOUND_RTOL |b| == x exactly (the '<=' edge), or None."""
+    b = x
+    for _ in range(64):
+        b = math.nextafter(b, math.inf)
+        if b - C.spec.BOUND_RTOL * abs(b) == x:
+            return b
+    return None
+
+
+def _edge_below(x):
+    b = x
+    for _ in range(64):
+        b = math.nextafter(b, -math.inf)
+        if b + C.spec.BOUND_RTOL * abs(b) == x:
+            return b
+    return None
+
+
+def test_interval_verdicts_with_the_bound_tolerance():
+    iv = verdicts._interval_verdict
+    lo, hi = 2.0, 3.0
+    assert iv("<=", lo, hi, 3.5) == ("holds", hi) and iv("<", lo, hi, 3.5) == ("holds", hi)
+    assert iv("<=", lo, hi, 2.5) == ("undecided", hi)
+    assert iv("<=", lo, hi, 1.5) == ("violated", hi) and iv("<", lo, hi, 1.5) == ("violated", hi)
+    assert iv(">=", lo, hi, 1.5) == ("holds", lo) and iv(">", lo, hi, 1.5) == ("holds", lo)
+    assert iv(">=", lo, hi, 2.5) == ("undecided", lo)
+    assert iv(">=", lo, hi, 3.5) == ("violated", lo) and iv(">", lo, hi, 3.5) == ("violated", lo)
+    # within the relative tolerance of an end: undecided
+    assert iv("<=", lo, hi, 3.0 * (1 + 5e-16))[0] == "undecided"
+    assert iv("<=", lo, hi, 2.0 * (1 - 5e-16))[0] == "undecided"
+    assert iv(">=", lo, hi, 2.0 * (1 - 5e-16))[0] == "undecided"
+    assert iv(">=", lo, hi, 3.0 * (1 + 5e-16))[0] == "undecided"
+    assert iv("<=", lo, hi, 3.0 * (1 + 4e-15))[0] == "holds"
+    assert iv("<=", lo, hi, 2.0 * (1 - 4e-15))[0] == "violated"
+    assert iv(">=", lo, hi, 2.0 * (1 - 4e-15))[0] == "holds"
+    assert iv(">=", lo, hi, 3.0 * (1 + 4e-15))[0] == "violated"
+    # exactly at the tolerance edge: the non-strict relation holds, the strict one does not
+    b = _edge_above(hi)
+    assert b is not None
+    assert iv("<=", lo, hi, b)[0] == "holds" and iv("<", lo, hi, b)[0] == "undecided"
+    b = _edge_below(lo)
+    assert b is not None
+    assert iv(">=", lo, hi, b)[0] == "holds" and iv(">", lo, hi, b)[0] == "undecided"
+    # negative bounds: the tolerance is relative to |b|
+    assert iv("<=", -3.0, -2.0, -2.0 * (1 - 4e-15))[0] == "holds"
+    assert iv(">=", -3.0, -2.0, -3.0 * (1 + 4e-15))[0] == "holds"
+
+
+def _fake_certified(lo, hi, method="arb"):
+    return lambda problem, quantity, point=None: (lo, hi, method)
+
+
+@pytest.mark.parametrize("method, desc", [
+    ("arb", "arb enclosure of the closed form"),
+    ("mp50", "mpmath 50 digits, relative tolerance 1e-30"),
+    ("exact", "exact integer")])
+def test_deterministic_verdicts_on_a_controlled_enclosure(monkeypatch, method, desc):
+    monkeypatch.setattr(verdicts, "certified_value", _fake_certified(2.0, 3.0, method))
+    cases = [("<=", 3.5, "holds"), ("<", 3.5, "holds"), ("<=", 2.5, "undecided"),
+             ("<", 1.5, "violated"), ("<=", 1.5, "violated"), (">=", 1.5, "holds"),
+             (">", 1.5, "holds"), (">=", 2.5, "undecided"), (">", 3.5, "violated"),
+             (">=", 3.5, "violated"), ("<=", _edge_above(3.0), "holds"),
+             ("<", _edge_above(3.0), "undecided"), (">=", _edge_below(2.0), "holds"),
+             (">", _edge_below(2.0), "undecided"),
+             ("<=", 3.0 * (1 + 5e-16), "undecided"), ("<=", 2.0 * (1 - 5e-16), "undecided"),
+             (">=", 2.0 * (1 - 5e-16), "undecided"), (">=", 3.0 * (1 + 5e-16), "undecided")]
+    for rel, b, want in cases:
+        c = _claim(H + f'quantity = "barrier"\nrelation = "{rel}"\nbound = "{b!r}"\n')
+        (r,) = C.check_claim(c)
+        assert r.verdict == want, (rel, b, r)
+        assert (r.claim, r.point, r.quantity, r.relation, r.bound, r.value) == \
+            ("n", {}, "barrier", rel, b, (2.0, 3.0))
+        assert (r.confidence, r.method, r.fit, r.limit, r.limit_kind) == \
+            (1.0, method, None, None, None)
+        assert r.note == f"{desc}; bound in float64 (relative tolerance 1e-15)"
+
+
+def _smallest(f, target, guess):
+    """The smallest float c with f(c) >= target, by stepping floats from a guess."""
+    c = guess
+    while f(c) < target:
+        c = math.nextafter(c, math.inf)
+    while f(math.nextafter(c, -math.inf)) >= target:
+        c = math.nextafter(c, -math.inf)
+    return c
+
+
+@pytest.mark.parametrize("rel, kind_up", [("<=", "min"), ("<", "min"), (">=", "max"),
+                                          (">", "max")])
+def test_fitted_constant_of_an_increasing_bound(monkeypatch, rel, kind_up):
+    monkeypatch.setattr(verdicts, "certified_value", _fake_certified(2.0, 3.0))
+    c = _claim(H + f'quantity = "barrier"\nrelation = "{rel}"\nbound = "C * k"\n'
+                   'constants = { C = 0.01 }\n')
+    (r,) = C.check_claim(c)
+    target = 3.0 if rel in ("<=", "<") else 2.0
+    assert r.fit == "C" and r.limit_kind == kind_up
+    assert r.limit == _smallest(lambda x: x * 2, target, target / 2)
+    # the decreasing bound: the other kind
+    c = _claim(H + f'quantity = "barrier"\nrelation = "{rel}"\nbound = "k / C"\n'
+                   'constants = { C = 5 }\n')
+    (r,) = C.check_claim(c)
+    assert r.limit_kind == ("max" if kind_up == "min" else "min")
+    assert r.limit == pytest.approx(2 / target, rel=1e-15)
+
+
+def test_fitted_constant_search_cases():
+    def claim(bound, C0, name="C"):
+        return _claim(H + f'quantity = "barrier"\nbound = "{bound}"\n'
+                          f'constants = {{ {name} = {C0} }}\n')
+    cross = verdicts._crossing
+    # bracket from far below: doubling from 1e-300 to 1e300 (about 2000 doublings)
+    c = cross(claim("C", "1e-300"), {}, 1e299)
+    assert c == _smallest(lambda x: x, 1e299, 1e299)
+    # beyond 1e300: not bracketed
+    assert cross(claim("C", 1), {}, 1e301) is None
+    assert verdicts._solve_constant(claim("C", 1), {}, 1e301, True) == (None, None)
+    # a constant bound never reaches the target
+    assert cross(claim("C * 0 + 1", 1), {}, 5.0) is None
+    # already beyond the target at C = 0: zero
+    assert cross(claim("C + 10", 1), {}, 5.0) == 0.0
+    assert verdicts._solve_constant(claim("C + 10", 1), {}, 5.0, True) == (0.0, "min")
+    # negative starting value: its magnitude is the first step
+    assert cross(claim("C", -4), {}, 3.0) == 3.0
+    # undefined at 0: the search starts just above it
+    assert cross(claim("1 / C", 1), {}, 0.5) == pytest.approx(2.0, rel=1e-15)
+    assert cross(claim("1 / C", 1), {}, 1e200) == pytest.approx(1e-200, rel=1e-15)
+    c = cross(claim("1 / C", 1), {}, 1e299)
+    assert c == pytest.approx(1e-299, rel=1e-15)
+    assert cross(claim("log(C)", 1), {}, -1.0) == pytest.approx(math.exp(-1), rel=1e-15)
+    # non-finite target, no fitted constant
+    assert cross(claim("C", 1), {}, math.inf) is None
+    assert cross(claim("C", 1), {}, math.nan) is None
+    assert cross(dataclasses.replace(claim("C", 1), fit=None), {}, 1.0) is None
+    # the environment is used and not modified
+    env = {"k": 4}
+    assert cross(claim("C * k", 1), env, 2.0) == 0.5 and env == {"k": 4}
+    # decreasing: the crossing from above
+    assert cross(claim("10 - C", 1), {}, 4.0) == 6.0
+    assert verdicts._solve_constant(claim("10 - C", 1), {}, 4.0, True) == (6.0, "max")
+    assert verdicts._solve_constant(claim("10 - C", 1), {}, 4.0, False) == (6.0, "min")
+    assert verdicts._solve_constant(claim("C * 2", 1), {}, 4.0, False) == (2.0, "max")
+
+
+def test_a_bound_error_at_a_point_names_the_claim_and_the_point():
+    c = _claim(H + 'quantity = "barrier"\nbound = "1 / (k - 2)"\n[claim.grid]\nk = [2]\n')
+    assert message(C.check_claim, c) == "claim 'n': at {'k': 2}: bound: division by zero"
+    c = _claim(H + 'quantity = "barrier"\nbound = "exp(1000 * k)"\n[claim.grid]\nk = [2]\n')
+    assert message(C.check_claim, c) == ("claim 'n': at {'k': 2}: bound: 'exp(1000 * k)' "
+                                         "evaluates to inf (overflows float64) at this point")
+
+
+def test_check_claim_runs_every_grid_point_in_order(monkeypatch):
+    monkeypatch.setattr(verdicts, "certified_value", _fake_certified(2.0, 3.0))
+    c = _claim(H + 'quantity = "barrier"\nbound = "k"\n[claim.grid]\nk = [4, 1, 3]\n')
+    rs = C.check_claim(c)
+    assert [r.point for r in rs] == [{"k": 4}, {"k": 1}, {"k": 3}]
+    assert [r.verdict for r in rs] == ["holds", "violated", "undecided"]
+    assert [r.bound for r in rs] == [4.0, 1.0, 3.0]
+
+
+def test_point_result_to_dict():
+    r = C.PointResult("c", {"k": 2}, "barrier", "<=", 1.5, (0.1, math.inf), "holds", 0.99,
+                      "arb", "C", 0.25, "min", "a note")
+    assert r.to_dict() == {"claim": "c", "point": {"k": 2}, "quantity": "barrier",
+                           "relation": "<=", "bound": 1.5, "value": [0.1, None],
+                           "verdict": "holds", "confidence": 0.99, "method": "arb", "fit": "C",
+                           "limit": 0.25, "limit_kind": "min", "note": "a note"}
+    r = dataclasses.replace(r, value=(-math.inf, math.nan))
+    assert r.to_dict()["value"] == [None, None]
+    assert C.PointResult("c", {}, "q", "<", 1.0, (1.0, 2.0), "v", 1.0, "m", None, None,
+                         None).note == ""
+
+
+STAT = (H + 'quantity = "steps_to_eps"\nrelation = "{rel}"\nbound = "C"\n'
+        'constants = {{ C = 1 }}\nchains = {n}\nconfidence = 0.9\n{extra}'
+        '[claim.params]\neta = 0.5\neps = 0.01\ndelta = 0.25\n')
+
+
+def _with_sample(monkeypatch, x):
+    monkeypatch.setattr(verdicts, "_sample", lambda claim, point, problem: (np.asarray(x, float),
+                                                                             "sample note"))
+
+
+def _cp(x, n, alpha):
+    lo = 0.0 if x == 0 else beta_dist.ppf(alpha, x, n - x + 1)
+    hi = 1.0 if x == n else beta_dist.isf(alpha, x + 1, n - x)
+    return lo, hi
+
+
+@pytest.mark.parametrize("rel", ["<=", "<", ">=", ">"])
+def test_statistical_verdict_counts_the_chains_and_the_limit_flips_it(monkeypatch, rel):
+    n = 20
+    x = np.r_[np.arange(1.0, 19.0), [np.inf] * 2]          # 18 finite values, 2 never
+    rng = np.random.default_rng(3)
+    rng.shuffle(x)
+    _with_sample(monkeypatch, x)
+    for b in (0.5, 10.0, 17.0, 18.0, 100.0):
+        c = dataclasses.replace(_claim(STAT.format(rel=rel, n=n, extra="")),
+                                constants={"C": b})
+        (r,) = C.check_claim(c)
+        good = int(np.sum({"<=": x <= b, "<": x < b, ">=": x >= b, ">": x > b}[rel]))
+        lo, hi = _cp(good, n, 0.1)
+        assert r.value == pytest.approx((lo, hi), rel=1e-9, abs=1e-300)
+        want = "holds" if lo >= 0.75 else "violated" if hi < 0.75 else "undecided"
+        assert r.verdict == want, (b, good, r)
+        assert (r.confidence, r.method, r.quantity) == (0.9, "clopper-pearson", "steps_to_eps")
+        assert r.note == (f"P(steps_to_eps {rel} bound) >= 0.75 tested; {good}/{n} chains; "
+                          "sample note")
+        assert r.limit is not None and r.limit_kind == ("min" if rel in ("<=", "<") else "max")
+    # the limit: the claim holds just on the good side of it and not on the other
+    lim, kind = r.limit, r.limit_kind
+    up, down = lim * (1 + 1e-9), lim * (1 - 1e-9)
+    agree, disagree = (up, down) if kind == "min" else (down, up)
+    base = _claim(STAT.format(rel=rel, n=n, extra=""))
+    assert C.check_claim(dataclasses.replace(base, constants={"C": agree}))[0].verdict == "holds"
+    assert C.check_claim(dataclasses.replace(base, constants={"C": disagree}))[0].verdict != "holds"
+
+
+def test_statistical_probability_and_its_defaults(monkeypatch):
+    n = 30
+    _with_sample(monkeypatch, np.r_[np.arange(1.0, 29.0), [np.inf] * 2])
+    (r,) = C.check_claim(_claim(STAT.format(rel="<=", n=n, extra="probability = 0.5\n")))
+    assert "P(steps_to_eps <= bound) >= 0.5 tested; 1/30 chains" in r.note
+    (r,) = C.check_claim(_claim(STAT.format(rel="<=", n=n, extra="probability = \"1 - k / 4\"\n")))
+    assert ">= 0.5 tested" in r.note
+    # without delta (escape_time): 0.5
+    text = (H + 'quantity = "escape_time"\nbound = "C"\nconstants = { C = 100 }\nchains = 30\n'
+            'confidence = 0.9\nparams = { eta = 0.5, sigma = 1 }\n')
+    (r,) = C.check_claim(_claim(text))
+    assert r.note.startswith("P(escape_time <= bound) >= 0.5 tested; 28/30 chains")
+    for q in ("0", "1.5", "-0.5"):
+        with pytest.raises(ValueError) as info:
+            C.check_claim(_claim(STAT.format(rel="<=", n=n, extra=f"probability = {q}\n")))
+        assert str(info.value) == f"claim 'n': probability must lie in (0, 1], got {float(q)}"
+    (r,) = C.check_claim(_claim(STAT.format(rel="<=", n=n, extra="probability = 1\n")))
+    assert r.verdict == "violated"           # 2 of 30 never reach eps: P = 1 is refuted
+    # no sample size reaches the probability: no limit
+    _with_sample(monkeypatch, [1.0, 2.0])
+    (r,) = C.check_claim(_claim(STAT.format(rel="<=", n=2, extra="probability = 0.99\n")))
+    assert r.limit is None and r.limit_kind is None
+
+
+@pytest.mark.parametrize("rel", [">=", ">", "<=", "<"])
+def test_probability_claims_are_about_the_success_probability(monkeypatch, rel):
+    n = 50
+    x = np.r_[np.zeros(40), [np.inf] * 10]
+    _with_sample(monkeypatch, x)
+    text = (H + f'quantity = "success_probability"\nrelation = "{rel}"\nbound = "C"\n'
+            'constants = { C = 0.5 }\nchains = 50\nconfidence = 0.95\n'
+            '[claim.params]\neta = 0.5\neps = 0.01\ndelta = 0.25\n')
+    alpha = 1 - 0.95                              # as the checker computes it
+    lo, hi = C.clopper_pearson(40, n, alpha)      # the ends themselves as bounds (edge cases)
+    assert (lo, hi) == pytest.approx(_cp(40, n, alpha), rel=1e-9)
+    for b in (0.5, 0.7, 0.8, 0.9, 0.95, lo, hi):
+        (r,) = C.check_claim(dataclasses.replace(_claim(text), constants={"C": b}))
+        assert r.value == pytest.approx((lo, hi), rel=1e-9)
+        if rel in (">=", ">"):
+            want = "holds" if lo >= b else "violated" if hi < b else "undecided"
+        else:
+            want = "holds" if hi <= b else "violated" if lo > b else "undecided"
+        assert r.verdict == want, (b, r)
+        assert r.note == "40/50 successes; sample note" and r.method == "clopper-pearson"
+        assert r.confidence == 0.95
+        target = lo if rel in (">=", ">") else hi
+        assert r.limit == pytest.approx(target, rel=1e-15)
+        assert r.limit_kind == ("max" if rel in (">=", ">") else "min")
+    (r,) = C.check_claim(dataclasses.replace(_claim(text), fit=None))
+    assert r.limit is None and r.limit_kind is None
+
+
+@dataclasses.dataclass
+class _Fit:
+    low: float
+    high: float
+
+
+@pytest.mark.parametrize("quantity", ["delta_exponent", "restart_exponent"])
+def test_exponent_verdicts_on_a_controlled_interval(monkeypatch, quantity):
+    monkeypatch.setattr(verdicts, "delta_exponent_fit",
+                        lambda claim, point, problem: (_Fit(2.0, 3.0), None, "law note"))
+    monkeypatch.setattr(verdicts, "restart_exponent_fit",
+                        lambda claim, point, problem: (_Fit(2.0, 3.0), "restart note"))
+    note = "law note" if quantity == "delta_exponent" else "restart note"
+    method = ("clopper-pearson box, least-squares slope" if quantity == "delta_exponent"
+              else "clopper-pearson, ratio of logs")
+    text = LAW if quantity == "delta_exponent" else RST
+    extra = "x_max = 2.0\n" if quantity == "delta_exponent" else "restarts = 2\n"
+    for rel, b, want in ((">=", 1.5, "holds"), (">=", 2.5, "undecided"), (">", 3.5, "violated"),
+                         ("<=", 3.5, "holds"), ("<", 1.5, "violated")):
+        t = text.replace('relation = ">="', f'relation = "{rel}"').replace(
+            'bound = "dL_over_Lspur"', f'bound = "C"\nconstants = {{ C = {b} }}').replace(
+            'bound = "restarts"', f'bound = "C"\nconstants = {{ C = {b} }}')
+        (r,) = C.check_claim(_claim(t + extra))
+        assert (r.verdict, r.value, r.method, r.note, r.bound) == (want, (2.0, 3.0), method,
+                                                                   note, b), (rel, b)
+        assert r.confidence == 0.999 and r.quantity == quantity
+        assert r.limit == (3.0 if rel in ("<=", "<") else 2.0)
+        assert r.limit_kind == ("min" if rel in ("<=", "<") else "max")
+    (r,) = C.check_claim(_claim(text + extra))
+    assert r.fit is None and r.limit is None and r.limit_kind is None
+    if quantity == "delta_exponent":
+        prob = C.build_problem({"family": "alternating"}, {})
+        plo, phi, _ = evaluation.predicted_exponent(prob)
+        assert r.note == f"predicted dL_over_Lspur in [{plo:.17g}, {phi:.17g}] (arb, 200 bits); law note"
+    else:
+        assert r.note == "restart note"
