@@ -1030,3 +1030,293 @@ def test_exponent_verdicts_on_a_controlled_interval(monkeypatch, quantity):
         assert r.note == f"predicted dL_over_Lspur in [{plo:.17g}, {phi:.17g}] (arb, 200 bits); law note"
     else:
         assert r.note == "restart note"
+
+
+# ------------------------------------------------------------------ the 1/delta law (tiny)
+
+def test_ladder_family_against_its_definition():
+    eta, hold, quench = 0.5, 0.5, 20
+    fam = delta_law.ladder_family(PB, eta, 0.5, 1.0, 0.5, hold, quench)
+    dL = float(theory.barrier(PB))
+    assert fam.levels == (0.5, 1.0) and fam.quench == 20 and type(fam.quench) is int
+    steps = []
+    for x, sigma in zip(fam.levels, fam.sigmas):
+        assert dL / (eta * sigma ** 2 / 2) == pytest.approx(x, rel=1e-14)   # x = Delta L / T
+        tau = theory.escape_time(PB, eta, sigma, method="1d")
+        steps.append(max(1, math.ceil(hold * tau)))
+    assert fam.steps == tuple(steps) and all(type(s) is int for s in fam.steps)
+    assert fam.total_steps == (steps[0] + quench, steps[0] + steps[1] + quench)
+    assert all(type(t) is int for t in fam.total_steps)
+    # floating-point level counts: 0.1, 0.2, 0.3 are three members
+    fam = delta_law.ladder_family(PB, eta, 0.1, 0.3, 0.1, 1e-6, 5)
+    assert len(fam.levels) == 3 and fam.levels[2] == pytest.approx(0.3)
+    assert fam.steps == (1, 1, 1) and fam.total_steps == (6, 7, 8)     # at least one step
+
+
+def test_ladder_family_refuses_schedules_beyond_the_step_limit(monkeypatch):
+    eta = 0.5
+    fam = delta_law.ladder_family(PB, eta, 0.5, 1.0, 0.5, 1.0, 1)
+    monkeypatch.setenv("VPGD_MAX_STEPS", str(fam.steps[1] - 1))
+    tau = theory.escape_time(PB, eta, fam.sigmas[1], method="1d")
+    with pytest.raises(ValueError) as info:
+        delta_law.ladder_family(PB, eta, 0.5, 1.0, 0.5, 1.0, 1)
+    assert str(info.value) == (f"delta_exponent: level x = 1 needs {tau:.3g} steps (more than "
+                               f"the limit {fam.steps[1] - 1}; lower x_max)")
+    monkeypatch.setenv("VPGD_MAX_STEPS", str(fam.total_steps[1] - 1))
+    with pytest.raises(ValueError) as info:
+        delta_law.ladder_family(PB, eta, 0.5, 1.0, 0.5, 1.0, 1)
+    assert str(info.value) == (f"delta_exponent: the longest schedule has {fam.total_steps[1]} "
+                               f"steps (more than the limit {fam.total_steps[1] - 1}; lower x_max)")
+    monkeypatch.setenv("VPGD_MAX_STEPS", str(fam.total_steps[1]))
+    assert delta_law.ladder_family(PB, eta, 0.5, 1.0, 0.5, 1.0, 1) == fam
+    with pytest.raises(ValueError) as info:
+        delta_law.ladder_family(NO_SPUR, eta, 0.5, 1.0, 0.5, 1.0, 1)
+    assert str(info.value) == "delta_exponent: the problem has no spurious minimum (no barrier)"
+
+
+def test_level_seeds_are_the_documented_seed_sequence():
+    seeds = {delta_law._level_seed(s, j) for s in (0, 1) for j in range(3)}
+    assert len(seeds) == 6
+    want = int(np.random.SeedSequence([3, 0xDE17A, 2]).generate_state(1)[0])
+    assert delta_law._level_seed(3, 2) == want and type(delta_law._level_seed(3, 2)) is int
+
+
+def _failed(prob, res, th_s):
+    th = np.asarray(res.history.theta[-1], float)
+    return ~np.isfinite(th) | (th >= th_s) | np.asarray(res.diverged, bool)
+
+
+def test_failure_counts_replicate_member_by_member():
+    """Each member re-run from the start (levels 0..j, then the quench): the ladder's
+    incremental run must give the same counts."""
+    from verified_pgd.solver import Schedule
+    eta, chains, seed = 0.5, 8, 4
+    fam = delta_law.ladder_family(PB, eta, 0.5, 1.0, 0.5, 0.5, 15)
+    sp = theory.spurious_minimum(PB)
+    th_s = float(theory.saddle_theta(PB))
+    got = delta_law.failure_counts(PB, fam, eta, sp.w, sp.a, chains, seed)
+    want = []
+    for j in range(len(fam.levels)):
+        W = np.tile(sp.w, (chains, 1))
+        A = np.tile(sp.a, (chains, 1))
+        for i in range(j + 1):
+            r = vp.pgd(PB, W, A, Schedule.constant(fam.sigmas[i], fam.steps[i]), eta,
+                       seed=delta_law._level_seed(seed, i), chains=chains,
+                       record_every=fam.steps[i])
+            W, A = r.w, r.a
+        q = vp.pgd(PB, W, A, Schedule.constant(0.0, fam.quench), eta, chains=chains,
+                   record_every=fam.quench)
+        want.append(int(np.sum(_failed(PB, q, th_s))))
+    assert got.failures == tuple(want) and got.chains == chains and got.family == fam
+    assert type(got.chains) is int and 0 < sum(want) < chains * len(want)   # not trivial
+    # from the optimum with little noise nothing fails; a diverging step fails everything
+    fam_cold = delta_law.ladder_family(PB, eta, 8.0, 9.0, 1.0, 1e-6, 10)
+    ok = delta_law.failure_counts(PB, fam_cold, eta, PB.w_hat_star, PB.a_star, 5, 0)
+    assert ok.failures == (0, 0)
+    cold = delta_law.failure_counts(PB, fam_cold, eta, sp.w, sp.a, 5, 0)
+    assert cold.failures == (5, 5)               # at the spurious minimum theta = pi >= theta_s
+    big = delta_law.failure_counts(PB, fam_cold, 50.0, PB.w_hat_star, PB.a_star, 4, 0)
+    assert big.failures == (4, 4)
+
+
+def test_a_chain_that_diverged_stays_failed(monkeypatch):
+    """A chain diverging in level 0 is reset to the start (here the optimum, where the quench
+    keeps it): it must still count as failed in every later member."""
+    from verified_pgd.solver import api
+    real = api.pgd
+    calls = []
+
+    def pgd(problem, W, A, sched, eta, **kw):
+        r = real(problem, W, A, sched, eta, **kw)
+        calls.append(sched.total_steps)
+        if len(calls) == 1:                      # level 0: chain 1 diverges
+            d = np.array(r.diverged, bool)
+            d[1] = True
+            w = np.array(r.w, float)
+            w[2] = np.nan                        # chain 2: a non-finite state
+            r = dataclasses.replace(r, diverged=d, w=w)
+        return r
+    monkeypatch.setattr(api, "pgd", pgd)
+    import verified_pgd.solver as solver
+    monkeypatch.setattr(solver, "pgd", pgd)
+    fam = delta_law.ladder_family(PB, 0.5, 8.0, 9.0, 1.0, 1e-6, 10)
+    got = delta_law.failure_counts(PB, fam, 0.5, PB.w_hat_star, PB.a_star, 4, 0)
+    assert got.failures == (2, 2)
+
+
+def test_cached_counts_are_shared():
+    fam = delta_law.ladder_family(PB, 0.5, 8.0, 9.0, 1.0, 1e-6, 10)
+    key = (tuple(PB.w_hat_star), tuple(PB.a_star))
+    a = delta_law.cached_failure_counts(PB, fam, 0.5, *key, 3, 0)
+    assert delta_law.cached_failure_counts(PB, fam, 0.5, *key, 3, 0) is a
+    assert a == delta_law.failure_counts(PB, fam, 0.5, PB.w_hat_star, PB.a_star, 3, 0)
+
+
+def test_fit_exponent_against_independent_computations():
+    T = (100, 300, 900, 2700)
+    f, n, alpha = (400, 150, 50, 12), 1000, 0.01
+    fit = delta_law.fit_exponent(T, f, n, alpha)
+    J = len(T)
+    for j, x in enumerate(f):
+        lo, hi = _cp(x, n, alpha / (2 * J))      # two-sided 1 - alpha/J
+        assert fit.delta_low[j] == pytest.approx(lo, rel=1e-9)
+        assert fit.delta_high[j] == pytest.approx(hi, rel=1e-9)
+    u = np.log(T)
+    slope = np.polyfit(u, -np.log(np.asarray(f) / n), 1)[0]
+    assert fit.slope == pytest.approx(slope, rel=1e-12) and fit.exponent == pytest.approx(1 / slope)
+    y_lo, y_hi = -np.log(fit.delta_high), -np.log(fit.delta_low)
+    import itertools
+    corners = [np.polyfit(u, [y_lo[j] if c[j] else y_hi[j] for j in range(J)], 1)[0]
+               for c in itertools.product((0, 1), repeat=J)]
+    assert fit.slope_low == pytest.approx(min(corners), rel=1e-12)
+    assert fit.slope_high == pytest.approx(max(corners), rel=1e-12)
+    assert fit.low == pytest.approx(1 / max(corners)) and fit.high == pytest.approx(1 / min(corners))
+    assert fit.alpha == alpha and type(fit.alpha) is float
+    assert type(fit.delta_low) is tuple and type(fit.delta_high) is tuple
+    # the members given in decreasing length: the same fit (the weights carry the sign)
+    rev = delta_law.fit_exponent(T[::-1], f[::-1], n, alpha)
+    assert rev.slope == pytest.approx(fit.slope) and rev.low == pytest.approx(fit.low)
+    assert rev.high == pytest.approx(fit.high)
+    # failures rising with T: slope < 0, no exponent
+    up = delta_law.fit_exponent(T, f[::-1], n, alpha)
+    assert math.isnan(up.exponent) and up.slope < 0 and up.high == math.inf
+    zero = delta_law.fit_exponent(T, (400, 150, 50, 0), n, alpha)
+    assert math.isnan(zero.exponent) and math.isnan(zero.slope)
+    assert zero.slope_high == math.inf and zero.low == 0.0
+    for args in (((100,), (5,)), ((100, 100), (5, 4)), ((100, 200), (5,))):
+        with pytest.raises(ValueError) as info:
+            delta_law.fit_exponent(*args, 1000, 0.01)
+        assert str(info.value) == "delta_exponent: need at least two members of different lengths"
+    assert delta_law._inv(0.0) == math.inf and delta_law._inv(-1.0) == math.inf
+    assert delta_law._inv(math.inf) == 0.0 and delta_law._inv(4.0) == 0.25
+
+
+def test_delta_exponent_fit_wires_the_claim_to_the_ladder():
+    text = (LAW.replace('bound = "dL_over_Lspur"', 'bound = "dL_over_Lspur"\nchains = 6\n'
+                                                     'seed = 2\nconfidence = 0.9')
+            + "x_min = 8.0\nx_max = 9.0\nx_step = 1.0\nhold = 0.001\nquench = 10\n"
+            "[claim.problem]\nw_star = [1.0, 0.0, 0.0]\na_star = [1.0, -1.0]\n")
+    c = _claim(text)
+    point = next(c.points())
+    fit, counts, note = evaluation.delta_exponent_fit(c, point, PB)
+    fam = delta_law.ladder_family(PB, 0.5, 8.0, 9.0, 1.0, 0.001, 10)
+    sp = theory.spurious_minimum(PB)
+    want = delta_law.failure_counts(PB, fam, 0.5, sp.w, sp.a, 6, 2)
+    assert counts == want
+    assert fit == delta_law.fit_exponent(fam.total_steps, want.failures, 6, 1 - 0.9)
+    est = "undefined" if not math.isfinite(fit.exponent) else f"{fit.exponent:.4g}"
+    members = "; ".join(f"x={x:g}: T={t}, {f}/6 failed"
+                        for x, t, f in zip(fam.levels, fam.total_steps, want.failures))
+    assert note == (f"least-squares exponent {est} of T ~ delta^-e over 2 ladder schedules "
+                    f"(hold 0.001 x tau_1d, quench 10, init spurious); per-member "
+                    f"Clopper-Pearson at 1 - alpha/2; {members}")
+    # the defaults (x_min 0.5, x_step 0.5, hold 4, quench 200) fill what the claim omits
+    c2 = _claim(LAW + "x_max = 1.0\n")
+    assert delta_law.DEFAULTS == {"x_min": 0.5, "x_step": 0.5, "hold": 4.0, "quench": 200}
+    # random starts: one per chain, the same for the same seed
+    c3 = dataclasses.replace(c, init="random")
+    fit3, counts3, note3 = evaluation.delta_exponent_fit(c3, point, PB)
+    w0, a0 = evaluation._starts(c3, PB)
+    assert counts3 == delta_law.failure_counts(PB, fam, 0.5, w0, a0, 6, 2)
+    assert "init random" in note3
+    del c2
+
+
+# ------------------------------------------------------------------ restarts (tiny)
+
+def test_restart_schedule_against_its_definition():
+    eta, x, hold, quench = 0.5, 1.0, 0.7, 9
+    s = restart_law.restart_schedule(PB, eta, x, hold, quench)
+    sigma = math.sqrt(2 * float(theory.barrier(PB)) / x / eta)
+    tau = theory.escape_time(PB, eta, sigma, method="1d")
+    assert [(st.sigma_w, st.steps) for st in s.stages] == [(sigma, math.ceil(hold * tau)),
+                                                           (0.0, quench)]
+    s = restart_law.restart_schedule(PB, eta, 8.0, 1e-9, 3.0)
+    assert [st.steps for st in s.stages] == [1, 3]
+    with pytest.raises(ValueError) as info:
+        restart_law.restart_schedule(NO_SPUR, eta, x, hold, quench)
+    assert str(info.value) == "restart_exponent: the problem has no spurious minimum (no barrier)"
+    tau_big = theory.escape_time(PB, eta, math.sqrt(2 * float(theory.barrier(PB)) / 10 / eta),
+                                 method="1d")
+    hold_big = 1.01e8 / tau_big
+    with pytest.raises(ValueError) as info:
+        restart_law.restart_schedule(PB, eta, 10.0, hold_big, quench)
+    assert str(info.value) == (f"restart_exponent: x = 10 needs {hold_big * tau_big:.3g} steps "
+                               "(lower x)")
+    s = restart_law.restart_schedule(PB, eta, 10.0, 0.99e8 / tau_big, 1)
+    assert s.stages[0].steps == math.ceil(0.99e8 / tau_big * tau_big)
+
+
+def test_ratio_and_fit_from_counts():
+    r = restart_law._ratio
+    assert r(0.25, 0.5) == 2.0
+    assert r(0.0, 0.5) == math.inf and r(0.25, 1.0) == math.inf and r(0.0, 1.0) == math.inf
+    assert r(0.25, 0.0) == 0.0 and math.isnan(r(0.0, 0.0))
+    n, alpha = 400, 0.01
+    for f1, f2 in ((200, 60), (400, 10), (0, 5), (100, 0), (200, 400)):
+        est, lo, hi = restart_law.fit_from_counts(f1, f2, n, alpha)
+        d_lo, d_hi = _cp(f1, n, alpha / 4)
+        q_lo, q_hi = _cp(f2, n, alpha / 4)
+
+        def ratio(q, d):
+            return (math.inf if q == 0 else -math.log(q)) / (math.inf if d == 0 else -math.log(d)) \
+                if 0 < d < 1 or d == 0 and q > 0 else (math.inf if d == 1 else math.nan)
+        assert lo == pytest.approx(ratio(q_hi, d_lo), rel=1e-9), (f1, f2)
+        assert hi == pytest.approx(ratio(q_lo, d_hi), rel=1e-9), (f1, f2)
+        if 0 < f1 < n and f2 > 0:
+            assert est == pytest.approx(math.log(n / f2) / math.log(n / f1), rel=1e-14)
+        else:
+            assert math.isnan(est)
+
+
+def test_restart_fit_and_its_claim_wiring(monkeypatch):
+    import verified_pgd.restarts as R
+    real = R.pgd_restarts
+    calls = []
+
+    def rec(*args, **kw):
+        calls.append((args, kw))
+        return real(*args, **kw)
+    monkeypatch.setattr(R, "pgd_restarts", rec)
+    eta, x, m = 0.5, 1.0, 3
+    fit = restart_law.restart_fit(PB, eta, x, m, hold=0.5, quench=15, eps=0.05, select="loss",
+                                  chains=10, seed=7, alpha=0.02)
+    sched = restart_law.restart_schedule(PB, eta, x, 0.5, 15)
+    sp = theory.spurious_minimum(PB)
+    (a1, k1), (a2, k2) = calls
+    for a in (a1, a2):
+        assert a[0] is PB and a[3] == sched and a[4] == eta
+        np.testing.assert_array_equal(a[1], sp.w)
+        np.testing.assert_array_equal(a[2], sp.a)
+    assert k1 == dict(restarts=1, chains=10, seed=7, eps=0.05, record_every=sched.total_steps)
+    assert k2 == dict(restarts=m, chains=10, seed=8, select="loss", eps=0.05,
+                      record_every=sched.total_steps)
+    single, group = real(*a1, **k1), real(*a2, **k2)
+    f1, f2 = 10 - int(np.sum(single.success)), 10 - int(np.sum(group.success))
+    est, lo, hi = restart_law.fit_from_counts(f1, f2, 10, 0.02)
+    assert (fit.single_failures, fit.restart_failures, fit.chains, fit.restarts) == (f1, f2, 10, m)
+    assert fit.steps == sched.total_steps and fit.alpha == 0.02
+    assert (fit.low, fit.high) == (lo, hi)
+    assert fit.m_eff == est or (math.isnan(fit.m_eff) and math.isnan(est))
+    # through the claim: defaults hold 2, quench 300, eps 0.01 and select / seed / chains
+    assert restart_law.DEFAULTS == {"hold": 2.0, "quench": 300, "eps": 1e-2}
+    calls.clear()
+    c = _claim(RST.replace('bound = "restarts"', 'bound = "restarts"\nchains = 4\nseed = 3\n'
+                           'confidence = 0.9\nselect = "random"')
+               + "restarts = 2\nhold = 0.5\nquench = 11\neps = 0.05\n")
+    fit, note = evaluation.restart_exponent_fit(c, next(c.points()), PB)
+    sched = restart_law.restart_schedule(PB, 0.5, 1.5, 0.5, 11)
+    assert calls[1][1] == dict(restarts=2, chains=4, seed=4, select="random", eps=0.05,
+                               record_every=sched.total_steps)
+    assert fit.alpha == pytest.approx(0.1, rel=1e-12)
+    est = "undefined" if not math.isfinite(fit.m_eff) else f"{fit.m_eff:.4g}"
+    assert note == (f"m_eff = log(1/q)/log(1/delta0) = {est}: single-run failures "
+                    f"{fit.single_failures}/4, 2 restarts selected by random: "
+                    f"{fit.restart_failures}/4 failed; schedule {sched.total_steps} steps "
+                    "(x = 1.5, hold 0.5 x tau_1d, eps 0.05); Clopper-Pearson at 1 - alpha/2 each")
+    calls.clear()
+    c = _claim(RST + "restarts = 2\n")
+    monkeypatch.setattr(restart_law, "restart_fit", lambda *a, **k: (a, k))
+    got = evaluation.restart_exponent_fit
+    with pytest.raises(AttributeError):          # the stub's tuple has no m_eff: args seen
+        got(c, next(c.points()), PB)
