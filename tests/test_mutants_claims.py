@@ -1320,3 +1320,138 @@ def test_restart_fit_and_its_claim_wiring(monkeypatch):
     got = evaluation.restart_exponent_fit
     with pytest.raises(AttributeError):          # the stub's tuple has no m_eff: args seen
         got(c, next(c.points()), PB)
+
+
+# ------------------------------------------------------------------ samples (wiring, tiny)
+
+class _Recorder:
+    """Records the calls of a solver entry point and calls the real one."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, []
+
+    def __call__(self, *args, **kw):
+        self.calls.append((args, kw))
+        return self.real(*args, **kw)
+
+
+def _stat_claim(quantity, extra="", params="eta = 0.5\neps = 0.05\ndelta = 0.5\n"):
+    return _claim(H + f'quantity = "{quantity}"\nbound = "1e9"\nchains = 5\nseed = 9\n{extra}'
+                      f'[claim.params]\n{params}')
+
+
+def test_steps_sample_runs_the_theory_schedule_from_the_start(monkeypatch):
+    import verified_pgd.solvers as solvers
+    short = vp.Schedule([(0.3, 40), (0.0, 60)])
+    sched_calls = []
+    monkeypatch.setattr(theory, "schedule",
+                        lambda *a: sched_calls.append(a) or short)
+    rec = _Recorder(solvers.pgd)
+    monkeypatch.setattr(solvers, "pgd", rec)
+    sp = theory.spurious_minimum(PB)
+    for init, w0, a0 in (("spurious", sp.w, sp.a),
+                         ("antipodal", -PB.w_hat_star, np.zeros(2))):
+        rec.calls.clear()
+        c = _stat_claim("steps_to_eps", f'init = "{init}"\n')
+        x, note = evaluation._sample(c, next(c.points()), PB)
+        assert sched_calls[-1] == (PB, 0.05, 0.5, 0.5)
+        ((args, kw),) = rec.calls
+        assert args[0] is PB and args[3] is short and args[4] == 0.5
+        np.testing.assert_array_equal(args[1], w0)
+        np.testing.assert_array_equal(args[2], a0)
+        assert kw == dict(seed=9, chains=5, eps=0.05, record_every=100)
+        res = vp.pgd(PB, w0, a0, short, 0.5, seed=9, chains=5, eps=0.05, record_every=100)
+        want = np.where((res.hit_step >= 0) & ~res.diverged, res.hit_step, np.inf)
+        np.testing.assert_array_equal(x, want)
+        assert x.dtype == float and note == f"theory.schedule T = 100, init {init}"
+    # without a spurious minimum the spurious init starts antipodal, and reaches eps
+    c = _stat_claim("steps_to_eps")
+    x, _ = evaluation._sample(c, next(c.points()), NO_SPUR)
+    np.testing.assert_array_equal(rec.calls[-1][0][1], -NO_SPUR.w_hat_star)
+    np.testing.assert_array_equal(rec.calls[-1][0][2], np.zeros(2))
+    res = vp.pgd(NO_SPUR, -NO_SPUR.w_hat_star, np.zeros(2), short, 0.5, seed=9, chains=5,
+                 eps=0.05, record_every=100)
+    assert np.all(res.hit_step > 0)
+    np.testing.assert_array_equal(x, res.hit_step.astype(float))
+    # a diverged chain never counts as reaching eps
+    rec.calls.clear()
+    monkeypatch.setattr(solvers, "pgd", lambda *a, **k: dataclasses.replace(
+        rec.real(*a, **k), diverged=np.ones(5, bool)))
+    x, _ = evaluation._sample(c, next(c.points()), PB)
+    assert np.all(x == np.inf)
+
+
+def test_escape_sample_passes_the_claim(monkeypatch):
+    import verified_pgd.escape as escape
+    rec = _Recorder(escape.escape_times)
+    monkeypatch.setattr(escape, "escape_times", rec)
+    c = _stat_claim("escape_time", "horizon = 300\n", "eta = 0.5\nsigma = 0.8\n")
+    x, note = evaluation._sample(c, next(c.points()), PB)
+    ((args, kw),) = rec.calls
+    assert args == (PB, 0.8, 0.5)
+    assert kw == dict(chains=5, horizon=300, seed=9, record_every=1)
+    want = escape.escape_times(PB, 0.8, 0.5, chains=5, horizon=300, seed=9, record_every=1)
+    np.testing.assert_array_equal(x, want.times)
+    assert x.dtype == float and note == "horizon 300, resolution 1"
+    # the default horizon 100000 is recorded at escape_times' default resolution
+    monkeypatch.setattr(escape, "escape_times", lambda *a, **k: rec.calls.append((a, k)) or
+                        dataclasses.replace(want, record_every=50))
+    c = _stat_claim("escape_time", "", "eta = 0.5\nsigma = 0.8\n")
+    x, note = evaluation._sample(c, next(c.points()), PB)
+    assert rec.calls[-1][1] == dict(chains=5, horizon=100_000, seed=9, record_every=None)
+    assert note == "horizon 100000, resolution 50"
+    for h, every in ((20_000, 1), (20_001, None)):
+        c = _stat_claim("escape_time", f"horizon = {h}\n", "eta = 0.5\nsigma = 0.8\n")
+        evaluation._sample(c, next(c.points()), PB)
+        assert rec.calls[-1][1]["record_every"] == every
+
+
+def test_protocol_samples(monkeypatch):
+    import verified_pgd.solver as solver
+    from verified_pgd.solver import Schedule
+    rec = _Recorder(solver.pgd)
+    monkeypatch.setattr(solver, "pgd", rec)
+    sp = theory.spurious_minimum(PB)
+    # zhou2019_success from the optimum: every chain ends eps-close
+    c = _stat_claim("zhou2019_success", 'init = "antipodal"\n', "eps = 0.5\n")
+    c = dataclasses.replace(c, chains=3)
+    x, note = evaluation._sample(c, next(c.points()), PB)
+    ((args, kw),) = rec.calls
+    z = Schedule.zhou2019()
+    assert args[3] == z and kw == dict(seed=9, chains=3, eps=0.5, record_every=z.total_steps)
+    res = rec.real(*args, **kw)
+    ev = (res.history.theta[-1] <= 0.5) & (res.history.a_error[-1] <= 0.5) & ~res.diverged
+    np.testing.assert_array_equal(x, np.where(ev, 0.0, np.inf))
+    assert note == "Schedule.zhou2019(), init antipodal, final state"
+    # gd_spurious: GD from the spurious minimum stays there (theta = pi > theta_s)
+    rec.calls.clear()
+    c = _stat_claim("gd_spurious", "horizon = 30\n", "eta = 0.5\n")
+    x, note = evaluation._sample(c, next(c.points()), PB)
+    ((args, kw),) = rec.calls
+    np.testing.assert_array_equal(args[1], sp.w)
+    assert args[3] == Schedule.constant(0.0, 30) and args[4] == 0.5
+    assert kw == dict(seed=9, chains=5, record_every=30)
+    assert np.all(x == 0.0) and note == "GD 30 steps, init spurious, final theta > theta_s"
+    # from the antipodal start GD leaves the spurious side ... or not: against theta_s
+    rec.calls.clear()
+    c = _stat_claim("gd_spurious", 'init = "antipodal"\n', "eta = 0.5\n")
+    x, note = evaluation._sample(c, next(c.points()), PB)
+    ((args, kw),) = rec.calls
+    assert args[3] == Schedule.constant(0.0, 8000) and kw["record_every"] == 8000
+    res = rec.real(*args, **kw)
+    ev = (res.history.theta[-1] > float(theory.saddle_theta(PB))) & ~res.diverged
+    np.testing.assert_array_equal(x, np.where(ev, 0.0, np.inf))
+    # no spurious minimum: theta_s = pi, nothing is on the spurious side
+    rec.calls.clear()
+    c = _stat_claim("gd_spurious", "horizon = 20\n", "eta = 0.5\n")
+    x, _ = evaluation._sample(c, next(c.points()), NO_SPUR)
+    assert np.all(x == np.inf)
+    # diverged chains are never events
+    monkeypatch.setattr(solver, "pgd", lambda *a, **k: dataclasses.replace(
+        rec.real(*a, **k), diverged=np.ones(5, bool)))
+    c = _stat_claim("gd_spurious", "horizon = 30\n", "eta = 0.5\n")
+    x, _ = evaluation._sample(c, next(c.points()), PB)
+    assert np.all(x == np.inf)
+    c = _stat_claim("zhou2019_success", 'init = "antipodal"\n', "eps = 0.5\n")
+    x, _ = evaluation._sample(c, next(c.points()), PB)
+    assert np.all(x == np.inf)
