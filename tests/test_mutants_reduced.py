@@ -127,8 +127,13 @@ def test_p1_outputs_are_float64_on_the_line():
 def test_a_non_finite_loss_at_a_finite_state_rolls_the_chain_back():
     """a grows by a factor ~ (1 - eta c) per step: at step 2 it is still below the
     divergence bound (passes the step check) but the loss overflows; the chain is flagged
-    diverged at 2 and kept at its step-1 state, in both engines, without warnings."""
-    sched = vp.Schedule([(0.0, 3)])
+    diverged at 2 and kept at its step-1 state, in both engines, without warnings (step 2
+    inside the schedule, and as its final state)."""
+    for steps in (3, 2):
+        _rollback(vp.Schedule([(0.0, steps)]))
+
+
+def _rollback(sched):
     out = {}
     for engine in ("numpy", "compiled"):
         with warnings.catch_warnings():
