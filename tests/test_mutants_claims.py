@@ -250,6 +250,14 @@ def test_success_verdict_fields():
     assert exact.holds
     assert not C.success_verdict(90, 100, 1.0 - lo - 1e-9, 1e-3, slack=0.0).holds
     assert C.success_verdict(90, 100, 1.0 - lo - 0.5e-12, 1e-3, slack=0.0).holds
+    # exactly at the tolerance: low == threshold - 1e-12 holds
+    d = 1.0 - lo - 1e-12
+    for _ in range(200):
+        if (1.0 - d - 0.0) - 1e-12 == lo:
+            break
+        d = math.nextafter(d, -math.inf if (1.0 - d) - 1e-12 < lo else math.inf)
+    assert (1.0 - d) - 1e-12 == lo
+    assert C.success_verdict(90, 100, d, 1e-3, slack=0.0).holds
     default = C.success_verdict(95, 100, 0.1)
     assert default.alpha == 1e-6 and default.slack == C.success_slack(100, 0.1, 1e-6)
 
@@ -282,6 +290,21 @@ B = H + 'quantity = "barrier"\nbound = "1"\n'
     (B + "constants = { C = nan }\n", "claim 'n': constants.C: expected a finite number, got nan"),
     (B + "constants = { C = 1" + "0" * 400 + " }\n",
      "claim 'n': constants.C: expected a finite number, got 1" + "0" * 39),
+    (B + 'constants = { "" = 1 }\n', "claim 'n': constants: '' is not a name a bound can "
+                                       "use (an identifier, not starting with _, not "
+                                       "log/exp/sqrt/min/max)"),
+    (B + 'constants = { "a b" = 1 }\n', "claim 'n': constants: 'a b' is not a name a bound can "
+                                         "use (an identifier, not starting with _, not "
+                                         "log/exp/sqrt/min/max)"),
+    (B + 'constants = { _C = 1 }\n', "claim 'n': constants: '_C' is not a name a bound can "
+                                      "use (an identifier, not starting with _, not "
+                                      "log/exp/sqrt/min/max)"),
+    (B + 'constants = { log = 1 }\n', "claim 'n': constants: 'log' is not a name a bound can "
+                                       "use (an identifier, not starting with _, not "
+                                       "log/exp/sqrt/min/max)"),
+    (B + 'constants = { lambda = 1 }\n', "claim 'n': constants: 'lambda' is not a name a bound "
+                                          "can use (an identifier, not starting with _, not "
+                                          "log/exp/sqrt/min/max)"),
     (B + "grid = 3\n", "claim 'n': grid: expected a table of lists"),
     (B + "grid = { k = [] }\n", "claim 'n': grid.k: expected a non-empty list"),
     (B + "grid = { s = 2 }\n", "claim 'n': grid.s: expected a non-empty list"),
@@ -551,6 +574,14 @@ def test_restart_parameters_at_their_limits(params, expected):
         assert message(C.parse_claims, text) == f"claim 'n': {expected}"
 
 
+def test_restart_parameters_are_checked_at_every_grid_point():
+    text = RST + "restarts = 2\n[claim.grid]\nhold = [1.0, 2000.0]\n"
+    assert message(C.parse_claims, text) == \
+        "claim 'n': hold: expected a number in (0, 1000], got 2000.0"
+    text = RST + "[claim.grid]\nrestarts = [2, 3]\n"
+    assert [pt["restarts"] for pt in C.parse_claims(text)[0].points()] == [2, 3]
+
+
 def test_restart_x_and_eta_must_be_positive_and_select_is_read():
     assert message(C.parse_claims, RST.replace("x = 1.5", "x = 0") + "restarts = 2\n") == \
         "claim 'n': x: expected a number > 0, got 0"
@@ -764,9 +795,11 @@ def test_interval_verdicts_with_the_bound_tolerance():
     b = _edge_above(hi)
     assert b is not None
     assert iv("<=", lo, hi, b)[0] == "holds" and iv("<", lo, hi, b)[0] == "undecided"
+    assert iv("<=", lo, hi, _edge_below(lo))[0] == "undecided"   # lo == b + tol: not violated
     b = _edge_below(lo)
     assert b is not None
     assert iv(">=", lo, hi, b)[0] == "holds" and iv(">", lo, hi, b)[0] == "undecided"
+    assert iv(">=", lo, hi, _edge_above(hi))[0] == "undecided"   # hi == b - tol: not violated
     # negative bounds: the tolerance is relative to |b|
     assert iv("<=", -3.0, -2.0, -2.0 * (1 - 4e-15))[0] == "holds"
     assert iv(">=", -3.0, -2.0, -3.0 * (1 + 4e-15))[0] == "holds"
@@ -1002,10 +1035,17 @@ class _Fit:
 
 @pytest.mark.parametrize("quantity", ["delta_exponent", "restart_exponent"])
 def test_exponent_verdicts_on_a_controlled_interval(monkeypatch, quantity):
+    seen = []
+
+    def check_args(claim, point, problem):
+        assert isinstance(claim, C.Claim) and claim.quantity == quantity
+        assert isinstance(point, dict) and point["eta"] == 0.5
+        assert isinstance(problem, vp.Problem)
+        seen.append(1)
     monkeypatch.setattr(verdicts, "delta_exponent_fit",
-                        lambda claim, point, problem: (_Fit(2.0, 3.0), None, "law note"))
+                        lambda *a: check_args(*a) or (_Fit(2.0, 3.0), None, "law note"))
     monkeypatch.setattr(verdicts, "restart_exponent_fit",
-                        lambda claim, point, problem: (_Fit(2.0, 3.0), "restart note"))
+                        lambda *a: check_args(*a) or (_Fit(2.0, 3.0), "restart note"))
     note = "law note" if quantity == "delta_exponent" else "restart note"
     method = ("clopper-pearson box, least-squares slope" if quantity == "delta_exponent"
               else "clopper-pearson, ratio of logs")
@@ -1020,10 +1060,13 @@ def test_exponent_verdicts_on_a_controlled_interval(monkeypatch, quantity):
         assert (r.verdict, r.value, r.method, r.note, r.bound) == (want, (2.0, 3.0), method,
                                                                    note, b), (rel, b)
         assert r.confidence == 0.999 and r.quantity == quantity
+        assert (r.claim, r.relation, r.fit) == ("n", rel, "C")
+        assert r.point == dict(next(_claim(t + extra).points()))
         assert r.limit == (3.0 if rel in ("<=", "<") else 2.0)
         assert r.limit_kind == ("min" if rel in ("<=", "<") else "max")
     (r,) = C.check_claim(_claim(text + extra))
     assert r.fit is None and r.limit is None and r.limit_kind is None
+    assert len(seen) == 6
     if quantity == "delta_exponent":
         prob = C.build_problem({"family": "alternating"}, {})
         plo, phi, _ = evaluation.predicted_exponent(prob)
@@ -1278,18 +1321,18 @@ def test_restart_fit_and_its_claim_wiring(monkeypatch):
         calls.append((args, kw))
         return real(*args, **kw)
     monkeypatch.setattr(R, "pgd_restarts", rec)
-    eta, x, m = 0.5, 1.0, 3
-    fit = restart_law.restart_fit(PB, eta, x, m, hold=0.5, quench=15, eps=0.05, select="loss",
+    eta, x, m = 0.5, 0.5, 3
+    fit = restart_law.restart_fit(PB, eta, x, m, hold=2.0, quench=15, eps=0.3, select="loss",
                                   chains=10, seed=7, alpha=0.02)
-    sched = restart_law.restart_schedule(PB, eta, x, 0.5, 15)
+    sched = restart_law.restart_schedule(PB, eta, x, 2.0, 15)
     sp = theory.spurious_minimum(PB)
     (a1, k1), (a2, k2) = calls
     for a in (a1, a2):
         assert a[0] is PB and a[3] == sched and a[4] == eta
         np.testing.assert_array_equal(a[1], sp.w)
         np.testing.assert_array_equal(a[2], sp.a)
-    assert k1 == dict(restarts=1, chains=10, seed=7, eps=0.05, record_every=sched.total_steps)
-    assert k2 == dict(restarts=m, chains=10, seed=8, select="loss", eps=0.05,
+    assert k1 == dict(restarts=1, chains=10, seed=7, eps=0.3, record_every=sched.total_steps)
+    assert k2 == dict(restarts=m, chains=10, seed=8, select="loss", eps=0.3,
                       record_every=sched.total_steps)
     single, group = real(*a1, **k1), real(*a2, **k2)
     f1, f2 = 10 - int(np.sum(single.success)), 10 - int(np.sum(group.success))
@@ -1297,23 +1340,24 @@ def test_restart_fit_and_its_claim_wiring(monkeypatch):
     assert (fit.single_failures, fit.restart_failures, fit.chains, fit.restarts) == (f1, f2, 10, m)
     assert fit.steps == sched.total_steps and fit.alpha == 0.02
     assert (fit.low, fit.high) == (lo, hi)
-    assert fit.m_eff == est or (math.isnan(fit.m_eff) and math.isnan(est))
+    assert fit.m_eff == est and 0 < f1 < 10 and f2 > 0      # a finite m_eff
     # through the claim: defaults hold 2, quench 300, eps 0.01 and select / seed / chains
     assert restart_law.DEFAULTS == {"hold": 2.0, "quench": 300, "eps": 1e-2}
     calls.clear()
-    c = _claim(RST.replace('bound = "restarts"', 'bound = "restarts"\nchains = 4\nseed = 3\n'
-                           'confidence = 0.9\nselect = "random"')
-               + "restarts = 2\nhold = 0.5\nquench = 11\neps = 0.05\n")
+    c = _claim(RST.replace('bound = "restarts"', 'bound = "restarts"\nchains = 10\nseed = 7\n'
+                           'confidence = 0.9\nselect = "random"').replace("x = 1.5", "x = 0.5")
+               + "restarts = 2\nhold = 2.0\nquench = 15\neps = 0.3\n")
     fit, note = evaluation.restart_exponent_fit(c, next(c.points()), PB)
-    sched = restart_law.restart_schedule(PB, 0.5, 1.5, 0.5, 11)
-    assert calls[1][1] == dict(restarts=2, chains=4, seed=4, select="random", eps=0.05,
+    sched = restart_law.restart_schedule(PB, 0.5, 0.5, 2.0, 15)
+    assert calls[1][1] == dict(restarts=2, chains=10, seed=8, select="random", eps=0.3,
                                record_every=sched.total_steps)
+    assert math.isfinite(fit.m_eff)
     assert fit.alpha == pytest.approx(0.1, rel=1e-12)
     est = "undefined" if not math.isfinite(fit.m_eff) else f"{fit.m_eff:.4g}"
     assert note == (f"m_eff = log(1/q)/log(1/delta0) = {est}: single-run failures "
-                    f"{fit.single_failures}/4, 2 restarts selected by random: "
-                    f"{fit.restart_failures}/4 failed; schedule {sched.total_steps} steps "
-                    "(x = 1.5, hold 0.5 x tau_1d, eps 0.05); Clopper-Pearson at 1 - alpha/2 each")
+                    f"{fit.single_failures}/10, 2 restarts selected by random: "
+                    f"{fit.restart_failures}/10 failed; schedule {sched.total_steps} steps "
+                    "(x = 0.5, hold 2 x tau_1d, eps 0.3); Clopper-Pearson at 1 - alpha/2 each")
     calls.clear()
     c = _claim(RST + "restarts = 2\n")
     monkeypatch.setattr(restart_law, "restart_fit", lambda *a, **k: (a, k))
@@ -1455,3 +1499,34 @@ def test_protocol_samples(monkeypatch):
     c = _stat_claim("zhou2019_success", 'init = "antipodal"\n', "eps = 0.5\n")
     x, _ = evaluation._sample(c, next(c.points()), PB)
     assert np.all(x == np.inf)
+
+
+def test_protocol_events_are_read_from_the_final_state_at_their_edges(monkeypatch):
+    """Forged histories (the solver's result with its recorded rows replaced): the
+    zhou2019 event is theta <= eps and a_error <= eps at the final state (equality counts),
+    the gd_spurious event theta > theta_s at the final state, not the initial one."""
+    import verified_pgd.solver as solver
+    real = solver.pgd
+    forged = {}
+
+    def pgd(*a, **k):
+        r = real(*a, **k)
+        h = r.history
+        assert h.theta.shape[0] == 2                   # the initial and the final state
+        th, ae = np.array(h.theta), np.array(h.a_error)
+        th[:], ae[:] = forged["theta"], forged["a_error"]
+        return dataclasses.replace(r, history=dataclasses.replace(h, theta=th, a_error=ae))
+    monkeypatch.setattr(solver, "pgd", pgd)
+    eps = 0.5
+    forged["theta"] = [[3.0, 3.0, 0.1], [eps, 0.2, eps]]
+    forged["a_error"] = [[9.0, 9.0, 0.1], [eps, eps, math.nextafter(eps, 1.0)]]
+    c = dataclasses.replace(_stat_claim("zhou2019_success", 'init = "antipodal"\n', "eps = 0.5\n"),
+                            chains=3)
+    x, _ = evaluation._sample(c, next(c.points()), PB)
+    np.testing.assert_array_equal(x, [0.0, 0.0, np.inf])
+    th_s = float(theory.saddle_theta(PB))
+    forged["theta"] = [[3.0, 3.0, 0.1], [0.1, th_s, math.nextafter(th_s, 4.0)]]
+    forged["a_error"] = [[0.0] * 3, [0.0] * 3]
+    c = dataclasses.replace(_stat_claim("gd_spurious", "horizon = 10\n", "eta = 0.5\n"), chains=3)
+    x, _ = evaluation._sample(c, next(c.points()), PB)
+    np.testing.assert_array_equal(x, [np.inf, np.inf, 0.0])

@@ -3,6 +3,7 @@ teacher a grid point stands for."""
 from __future__ import annotations
 
 import itertools
+import keyword
 import math
 import numbers
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import numpy as np
 
 from .._io import InputError, loads_toml, read_text
 from .._validate import limit
-from .expression import ClaimError, Expression, parse_expression
+from .expression import FUNCTIONS, ClaimError, Expression, parse_expression
 
 
 DETERMINISTIC = {
@@ -127,6 +128,12 @@ def _parse_claim(d, source, index):
     if not isinstance(consts, dict):
         raise _err(name, "constants: expected a table of numbers")
     consts = {k: _number(v, name, f"constants.{k}") for k, v in consts.items()}
+    for key in consts:
+        # a constant no bound can name (e.g. "" or "a b") could still be the fitted one
+        if not key.isidentifier() or keyword.iskeyword(key) or key.startswith("_") \
+                or key in FUNCTIONS:
+            raise _err(name, f"constants: {key!r} is not a name a bound can use (an "
+                             "identifier, not starting with _, not log/exp/sqrt/min/max)")
     grid = d.get("grid", {})
     if not isinstance(grid, dict):
         raise _err(name, "grid: expected a table of lists")
