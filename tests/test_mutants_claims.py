@@ -739,6 +739,11 @@ def test_starts_by_init():
     assert abs(np.mean(w)) < 6 / math.sqrt(3 * w.size)
     w2, a2 = evaluation._starts(c, PB)
     np.testing.assert_array_equal(w2, w)
+    # the documented stream (docs/claims.md): default_rng([seed, 0x1213]), w rows, then a
+    rng = np.random.default_rng([5, 0x1213])
+    z = rng.standard_normal((4000, 3))
+    np.testing.assert_allclose(w, z / np.linalg.norm(z, axis=1, keepdims=True), rtol=1e-15)
+    np.testing.assert_allclose(a, rng.standard_normal((4000, 2)) / np.sqrt(2), rtol=1e-15)
     w3, _ = evaluation._starts(dataclasses.replace(c, seed=6), PB)
     assert not np.array_equal(w3, w)
 
@@ -821,6 +826,7 @@ def test_deterministic_verdicts_on_a_controlled_enclosure(monkeypatch, method, d
              (">=", 3.5, "violated"), ("<=", _edge_above(3.0), "holds"),
              ("<", _edge_above(3.0), "undecided"), (">=", _edge_below(2.0), "holds"),
              (">", _edge_below(2.0), "undecided"),
+             ("<=", _edge_below(2.0), "undecided"), (">=", _edge_above(3.0), "undecided"),
              ("<=", 3.0 * (1 + 5e-16), "undecided"), ("<=", 2.0 * (1 - 5e-16), "undecided"),
              (">=", 2.0 * (1 - 5e-16), "undecided"), (">=", 3.0 * (1 + 5e-16), "undecided")]
     for rel, b, want in cases:
@@ -1237,21 +1243,22 @@ def test_fit_exponent_against_independent_computations():
 def test_delta_exponent_fit_wires_the_claim_to_the_ladder():
     text = (LAW.replace('bound = "dL_over_Lspur"', 'bound = "dL_over_Lspur"\nchains = 6\n'
                                                      'seed = 2\nconfidence = 0.9')
-            + "x_min = 8.0\nx_max = 9.0\nx_step = 1.0\nhold = 0.001\nquench = 10\n"
-            "[claim.problem]\nw_star = [1.0, 0.0, 0.0]\na_star = [1.0, -1.0]\n")
+            + "x_min = 0.5\nx_max = 1.0\nx_step = 0.5\nhold = 0.5\nquench = 20\n"
+            "[claim.problem]\nw_star = [1.0, 0.0, 0.0]\na_star = [1.0, -1.0]\n").replace(
+                "chains = 6\nseed = 2", "chains = 20\nseed = 1")
     c = _claim(text)
     point = next(c.points())
     fit, counts, note = evaluation.delta_exponent_fit(c, point, PB)
-    fam = delta_law.ladder_family(PB, 0.5, 8.0, 9.0, 1.0, 0.001, 10)
+    fam = delta_law.ladder_family(PB, 0.5, 0.5, 1.0, 0.5, 0.5, 20)
     sp = theory.spurious_minimum(PB)
-    want = delta_law.failure_counts(PB, fam, 0.5, sp.w, sp.a, 6, 2)
+    want = delta_law.failure_counts(PB, fam, 0.5, sp.w, sp.a, 20, 1)
     assert counts == want
-    assert fit == delta_law.fit_exponent(fam.total_steps, want.failures, 6, 1 - 0.9)
-    est = "undefined" if not math.isfinite(fit.exponent) else f"{fit.exponent:.4g}"
-    members = "; ".join(f"x={x:g}: T={t}, {f}/6 failed"
+    assert fit == delta_law.fit_exponent(fam.total_steps, want.failures, 20, 1 - 0.9)
+    assert math.isfinite(fit.exponent)               # failures fall along the ladder
+    members = "; ".join(f"x={x:g}: T={t}, {f}/20 failed"
                         for x, t, f in zip(fam.levels, fam.total_steps, want.failures))
-    assert note == (f"least-squares exponent {est} of T ~ delta^-e over 2 ladder schedules "
-                    f"(hold 0.001 x tau_1d, quench 10, init spurious); per-member "
+    assert note == (f"least-squares exponent {fit.exponent:.4g} of T ~ delta^-e over 2 ladder "
+                    f"schedules (hold 0.5 x tau_1d, quench 20, init spurious); per-member "
                     f"Clopper-Pearson at 1 - alpha/2; {members}")
     # the defaults (x_min 0.5, x_step 0.5, hold 4, quench 200) fill what the claim omits
     c2 = _claim(LAW + "x_max = 1.0\n")
@@ -1260,7 +1267,7 @@ def test_delta_exponent_fit_wires_the_claim_to_the_ladder():
     c3 = dataclasses.replace(c, init="random")
     fit3, counts3, note3 = evaluation.delta_exponent_fit(c3, point, PB)
     w0, a0 = evaluation._starts(c3, PB)
-    assert counts3 == delta_law.failure_counts(PB, fam, 0.5, w0, a0, 6, 2)
+    assert counts3 == delta_law.failure_counts(PB, fam, 0.5, w0, a0, 20, 1)
     assert "init random" in note3
     del c2
 
@@ -1286,8 +1293,18 @@ def test_restart_schedule_against_its_definition():
         restart_law.restart_schedule(PB, eta, 10.0, hold_big, quench)
     assert str(info.value) == (f"restart_exponent: x = 10 needs {hold_big * tau_big:.3g} steps "
                                "(lower x)")
-    s = restart_law.restart_schedule(PB, eta, 10.0, 0.99e8 / tau_big, 1)
-    assert s.stages[0].steps == math.ceil(0.99e8 / tau_big * tau_big)
+
+def test_restart_schedule_step_limit_is_1e8(monkeypatch):
+    monkeypatch.setattr(theory, "escape_time", lambda *a, **k: 1e6)
+    # the limit itself, 1e8 steps, is allowed; a half step more is not
+    assert restart_law.restart_schedule(PB, 0.5, 10.0, 100.0, 1).stages[0].steps == 10 ** 8
+    with pytest.raises(ValueError) as info:
+        restart_law.restart_schedule(PB, 0.5, 10.0, 100.0000005, 1)
+    assert str(info.value) == "restart_exponent: x = 10 needs 1e+08 steps (lower x)"
+    monkeypatch.setattr(theory, "escape_time", lambda *a, **k: math.inf)
+    with pytest.raises(ValueError) as info:
+        restart_law.restart_schedule(PB, 0.5, 10.0, 1.0, 1)
+    assert str(info.value) == "restart_exponent: x = 10 needs inf steps (lower x)"
 
 
 def test_ratio_and_fit_from_counts():
