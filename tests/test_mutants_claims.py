@@ -314,6 +314,8 @@ B = H + 'quantity = "barrier"\nbound = "1"\n'
     (B + "grid = { k = [100001] }\n", "claim 'n': grid.k: expected an integer in [1, 100000], "
                                       "got 100001 (set VPGD_MAX_DIMENSION to lift the upper limit)"),
     (B + "grid = { s = [1, true] }\n", "claim 'n': grid.s: expected a finite number, got True"),
+    (B + 'grid = { k = ["x"] }\n', "claim 'n': grid.k: expected a finite number, got 'x'"),
+    (B + "params = { p = true }\n", "claim 'n': params.p: expected a finite number, got True"),
     (B + "params = 3\n", "claim 'n': params: expected a table of numbers"),
     (B + "params = { k = 1.5 }\n", "claim 'n': params.k: expected an integer, got 1.5"),
     (B + "params = { q = true }\n", "claim 'n': params.q: expected a finite number, got True"),
@@ -1169,8 +1171,9 @@ def test_failure_counts_replicate_member_by_member():
 
 
 def test_a_chain_that_diverged_stays_failed(monkeypatch):
-    """A chain diverging in level 0 is reset to the start (here the optimum, where the quench
-    keeps it): it must still count as failed in every later member."""
+    """Chains diverging in level 0 (flagged, or with a non-finite w or a) are reset to the
+    start (here the optimum, where the quench keeps them): they must still count as failed
+    in every later member, and the other chains not."""
     from verified_pgd.solver import api
     real = api.pgd
     calls = []
@@ -1181,16 +1184,28 @@ def test_a_chain_that_diverged_stays_failed(monkeypatch):
         if len(calls) == 1:                      # level 0: chain 1 diverges
             d = np.array(r.diverged, bool)
             d[1] = True
-            w = np.array(r.w, float)
-            w[2] = np.nan                        # chain 2: a non-finite state
-            r = dataclasses.replace(r, diverged=d, w=w)
+            w, a = np.array(r.w, float), np.array(r.a, float)
+            w[2] = np.nan                        # chain 2: a non-finite w
+            a[3, 1] = np.inf                     # chain 3: a non-finite a
+            r = dataclasses.replace(r, diverged=d, w=w, a=a)
         return r
     monkeypatch.setattr(api, "pgd", pgd)
     import verified_pgd.solver as solver
     monkeypatch.setattr(solver, "pgd", pgd)
     fam = delta_law.ladder_family(PB, 0.5, 8.0, 9.0, 1.0, 1e-6, 10)
-    got = delta_law.failure_counts(PB, fam, 0.5, PB.w_hat_star, PB.a_star, 4, 0)
-    assert got.failures == (2, 2)
+    got = delta_law.failure_counts(PB, fam, 0.5, PB.w_hat_star, PB.a_star, 5, 0)
+    assert got.failures == (3, 3)
+
+
+def test_failed_reads_the_final_theta():
+    from types import SimpleNamespace as NS
+    th_s = 2.0
+    hist = NS(theta=np.array([[3.0, 0.1, 3.0, 0.1, 0.1],     # initial
+                              [3.0, 3.0, 0.1, 0.1, 0.1],     # middle
+                              [0.1, th_s, 3.0, np.nan, 0.1]]))  # final
+    res = NS(history=hist, diverged=np.array([False, False, False, False, True]))
+    np.testing.assert_array_equal(delta_law._failed(PB, res, th_s),
+                                  [False, True, True, True, True])
 
 
 def test_cached_counts_are_shared():
@@ -1229,6 +1244,20 @@ def test_fit_exponent_against_independent_computations():
     # failures rising with T: slope < 0, no exponent
     up = delta_law.fit_exponent(T, f[::-1], n, alpha)
     assert math.isnan(up.exponent) and up.slope < 0 and up.high == math.inf
+    # a member with one failure still gives an estimate; a slope below 1 (exponent > 1)
+    for ff in ((400, 150, 50, 1), (400, 230, 133, 77)):
+        fit = delta_law.fit_exponent(T, ff, n, alpha)
+        slope = np.polyfit(u, -np.log(np.asarray(ff) / n), 1)[0]
+        assert fit.exponent == pytest.approx(1 / slope, rel=1e-12), ff
+    assert fit.exponent > 1
+    # a member of weight 0 (log T at the mean) without failures: finite ends, not nan
+    T3 = (100, 1000, 10000)
+    assert np.log(1000.0) - np.mean(np.log(T3)) == 0.0
+    mid0 = delta_law.fit_exponent(T3, (50, 0, 5), 1000, alpha)
+    full = delta_law.fit_exponent((100, 10000), (50, 5), 1000, alpha * 2 / 3)   # same CP level
+    assert mid0.slope_low == pytest.approx(full.slope_low, rel=1e-12)
+    assert mid0.slope_high == pytest.approx(full.slope_high, rel=1e-12)
+    assert not math.isnan(mid0.low) and not math.isnan(mid0.high)
     zero = delta_law.fit_exponent(T, (400, 150, 50, 0), n, alpha)
     assert math.isnan(zero.exponent) and math.isnan(zero.slope)
     assert zero.slope_high == math.inf and zero.low == 0.0

@@ -182,8 +182,10 @@ def fit_exponent(total_steps, failures, chains, alpha) -> ExponentFit:
         highs.append(hi)
         y_lo.append(-math.log(hi))                        # hi > 0 always (CP upper bound)
         y_hi.append(math.inf if lo == 0 else -math.log(lo))
-    b_lo = sum(float(wj) * (lo if wj > 0 else hi) for wj, lo, hi in zip(w, y_lo, y_hi))
-    b_hi = sum(float(wj) * (hi if wj > 0 else lo) for wj, lo, hi in zip(w, y_lo, y_hi))
+    # a member of weight exactly 0 (its log T at the mean) does not move the slope; skipped,
+    # since 0 * inf (a member without failures) would be nan
+    b_lo = sum(float(wj) * (lo if wj > 0 else hi) for wj, lo, hi in zip(w, y_lo, y_hi) if wj != 0)
+    b_hi = sum(float(wj) * (hi if wj > 0 else lo) for wj, lo, hi in zip(w, y_lo, y_hi) if wj != 0)
     if all(f > 0 for f in failures):
         slope = float(np.sum(w * -np.log(np.asarray(failures, float) / chains)))
         est = 1.0 / slope if slope > 0 else math.nan
