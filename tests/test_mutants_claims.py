@@ -1027,6 +1027,8 @@ def test_probability_claims_are_about_the_success_probability(monkeypatch, rel):
             want = "holds" if hi <= b else "violated" if lo > b else "undecided"
         assert r.verdict == want, (b, r)
         assert r.note == "40/50 successes; sample note" and r.method == "clopper-pearson"
+        assert (r.claim, r.quantity, r.relation, r.bound) == ("n", "success_probability", rel, b)
+        assert r.point == {"eta": 0.5, "eps": 0.01, "delta": 0.25}
         assert r.confidence == 0.95
         target = lo if rel in (">=", ">") else hi
         assert r.limit == pytest.approx(target, rel=1e-15)
@@ -1123,6 +1125,37 @@ def test_ladder_family_refuses_schedules_beyond_the_step_limit(monkeypatch):
     with pytest.raises(ValueError) as info:
         delta_law.ladder_family(NO_SPUR, eta, 0.5, 1.0, 0.5, 1.0, 1)
     assert str(info.value) == "delta_exponent: the problem has no spurious minimum (no barrier)"
+
+
+def test_ladder_step_limits_at_their_edges(monkeypatch):
+    from verified_pgd._validate import LIMITS
+    monkeypatch.delenv("VPGD_MAX_STEPS", raising=False)
+    monkeypatch.setattr(theory, "escape_time", lambda *a, **k: 1e3)
+    # three levels of 4000 steps: each at the limit is allowed, the total is not
+    monkeypatch.setenv("VPGD_MAX_STEPS", "4000")
+    with pytest.raises(ValueError) as info:
+        delta_law.ladder_family(PB, 0.5, 0.5, 1.5, 0.5, 4.0, 7)
+    assert str(info.value) == ("delta_exponent: the longest schedule has 12007 steps (more "
+                               "than the limit 4000; lower x_max)")
+    monkeypatch.setenv("VPGD_MAX_STEPS", "12007")
+    assert delta_law.ladder_family(PB, 0.5, 0.5, 1.5, 0.5, 4.0, 7).total_steps == \
+        (4007, 8007, 12007)
+    # the default limit (no environment variable)
+    monkeypatch.delenv("VPGD_MAX_STEPS")
+    big = LIMITS["steps"]
+    monkeypatch.setattr(theory, "escape_time", lambda *a, **k: float(big))
+    with pytest.raises(ValueError) as info:
+        delta_law.ladder_family(PB, 0.5, 0.5, 1.0, 0.5, 2.0, 7)
+    assert str(info.value) == (f"delta_exponent: level x = 0.5 needs {2.0 * big:.3g} steps "
+                               f"(more than the limit {big}; lower x_max)")
+    monkeypatch.setattr(theory, "escape_time", lambda *a, **k: float(big) / 4)
+    with pytest.raises(ValueError) as info:
+        delta_law.ladder_family(PB, 0.5, 0.5, 1.5, 0.5, 2.0, 7)
+    assert str(info.value) == (f"delta_exponent: the longest schedule has {3 * big // 2 + 7} "
+                               f"steps (more than the limit {big}; lower x_max)")
+    monkeypatch.setattr(theory, "escape_time", lambda *a, **k: math.inf)
+    with pytest.raises(ValueError, match="level x = 0.5 needs inf steps"):
+        delta_law.ladder_family(PB, 0.5, 0.5, 1.0, 0.5, 2.0, 7)
 
 
 def test_level_seeds_are_the_documented_seed_sequence():
