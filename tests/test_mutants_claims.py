@@ -499,7 +499,10 @@ def test_build_problem_alternating_family_and_explicit_teachers():
     pb = C.build_problem({"w_star": [0.0, 2.0], "a_star": [1.0, 0.5]}, {"k": 9})
     np.testing.assert_array_equal(pb.w_star, [0.0, 2.0])
     np.testing.assert_array_equal(pb.a_star, [1.0, 0.5])
-    for bad in ({"k": 0}, {"p": 0}, {"s": 0.0}, {"a_norm": -1.0}, {"s": math.nan}):
+    pb = C.build_problem({}, {"k": 1, "p": 1})            # the smallest valid sizes
+    assert (pb.k, pb.p) == (1, 1)
+    for bad in ({"k": 0}, {"p": 0}, {"s": 0.0}, {"a_norm": -1.0}, {"a_norm": 0.0},
+                {"s": math.nan}):
         point = {"k": 2, "p": 3, "s": 1.0, "a_norm": 1.0}
         point.update(bad)
         with pytest.raises(ValueError) as info:
@@ -692,6 +695,15 @@ def test_the_bound_environment():
         theory.barrier(pb2, dps=50) / theory.spurious_minimum(pb2, dps=50).loss), rel=1e-14)
     c = _claim(H + 'quantity = "barrier"\nbound = "dL_over_Lspur"\n')
     assert evaluation._env(c, {}, pb2)["dL_over_Lspur"] == evaluation.predicted_exponent(pb2)[2]
+    # a probability that names no landscape value needs no spurious minimum
+    c = _claim(base + "probability = 0.5\n")
+    assert "barrier" not in evaluation._env(c, {}, NO_SPUR)
+    # dL_over_Lspur without a spurious minimum: the error names the claim
+    c = _claim(H + 'quantity = "mu"\nbound = "dL_over_Lspur"\n')
+    with pytest.raises(ValueError) as info:
+        evaluation._env(c, {}, NO_SPUR)
+    assert str(info.value) == ("claim 'n': dL_over_Lspur needs a spurious minimum, and the "
+                               "problem has none")
     # constants come last: they override everything
     c = _claim(H + 'quantity = "barrier"\nbound = "mu"\nconstants = { mu = 3.5 }\n')
     assert evaluation._env(c, {}, PB)["mu"] == 3.5
@@ -974,6 +986,8 @@ def test_statistical_verdict_counts_the_chains_and_the_limit_flips_it(monkeypatc
         assert r.note == (f"P(steps_to_eps {rel} bound) >= 0.75 tested; {good}/{n} chains; "
                           "sample note")
         assert r.limit is not None and r.limit_kind == ("min" if rel in ("<=", "<") else "max")
+        assert (r.claim, r.point, r.relation, r.bound, r.fit) == \
+            ("n", {"eta": 0.5, "eps": 0.01, "delta": 0.25}, rel, b, "C")
     # the limit: the claim holds just on the good side of it and not on the other
     lim, kind = r.limit, r.limit_kind
     up, down = lim * (1 + 1e-9), lim * (1 - 1e-9)
@@ -1001,10 +1015,37 @@ def test_statistical_probability_and_its_defaults(monkeypatch):
         assert str(info.value) == f"claim 'n': probability must lie in (0, 1], got {float(q)}"
     (r,) = C.check_claim(_claim(STAT.format(rel="<=", n=n, extra="probability = 1\n")))
     assert r.verdict == "violated"           # 2 of 30 never reach eps: P = 1 is refuted
+    # a non-finite probability is refused naming it
+    with pytest.raises(ClaimError) as info:
+        C.check_claim(_claim(STAT.format(rel="<=", n=n, extra='probability = "exp(1000)"\n')))
+    assert str(info.value) == ("probability: 'exp(1000)' evaluates to inf (overflows float64) "
+                               "at this point")
     # no sample size reaches the probability: no limit
     _with_sample(monkeypatch, [1.0, 2.0])
     (r,) = C.check_claim(_claim(STAT.format(rel="<=", n=2, extra="probability = 0.99\n")))
     assert r.limit is None and r.limit_kind is None
+
+
+def test_statistical_verdict_and_limit_at_the_probability_edges(monkeypatch):
+    """q equal to a Clopper-Pearson end: the verdict's >= / < and the limit's first count j
+    with CP_low(j) >= q, checked at q = CP_low(j) exactly, for j = 1, 10 and n."""
+    n, alpha = 20, 1 - 0.9
+    x = np.arange(1.0, 21.0)[::-1].copy()                  # all finite, unsorted
+    _with_sample(monkeypatch, x)
+
+    def run(q, b=10.0):
+        c = _claim(STAT.format(rel="<=", n=n, extra=f"probability = {q!r}\n"))
+        return C.check_claim(dataclasses.replace(c, constants={"C": b}))[0]
+    lo, hi = C.clopper_pearson(10, n, alpha)                # 10 of 20 values are <= 10
+    assert run(lo).verdict == "holds"                       # CP_low == q holds
+    assert run(hi).verdict == "undecided"                   # CP_high == q is not refuted
+    assert run(math.nextafter(hi, 2.0)).verdict == "violated"
+    for j in (1, 10, n):
+        q = C.clopper_pearson(j, n, alpha)[0]
+        r = run(q)
+        assert r.limit == pytest.approx(np.sort(x)[j - 1], rel=1e-12), j
+    q = math.nextafter(C.clopper_pearson(n - 1, n, alpha)[0], 1.0)   # only j = n reaches it
+    assert run(q).limit == pytest.approx(20.0, rel=1e-12)
 
 
 @pytest.mark.parametrize("rel", [">=", ">", "<=", "<"])
@@ -1027,7 +1068,8 @@ def test_probability_claims_are_about_the_success_probability(monkeypatch, rel):
             want = "holds" if hi <= b else "violated" if lo > b else "undecided"
         assert r.verdict == want, (b, r)
         assert r.note == "40/50 successes; sample note" and r.method == "clopper-pearson"
-        assert (r.claim, r.quantity, r.relation, r.bound) == ("n", "success_probability", rel, b)
+        assert (r.claim, r.quantity, r.relation, r.bound, r.fit) == \
+            ("n", "success_probability", rel, b, "C")
         assert r.point == {"eta": 0.5, "eps": 0.01, "delta": 0.25}
         assert r.confidence == 0.95
         target = lo if rel in (">=", ">") else hi
