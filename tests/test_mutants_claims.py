@@ -124,6 +124,13 @@ def test_length_and_depth_limits_are_exact():
     assert parse_expression("-" * 60 + "1").evaluate({}) == 1.0
     assert message(parse_expression, "-" * 61 + "1") == "bound: expression nested deeper than 60"
     assert parse_expression("(" * 30 + "1" + "+1)" * 30).evaluate({}) == 31.0
+    # binary operators: both operands one level deeper
+    left = lambda n: "(" * n + "1" + "+1)" * n          # noqa: E731  depth n on the left
+    right = lambda n: "(1+" * n + "1" + ")" * n         # noqa: E731  depth n on the right
+    assert parse_expression(left(60)).evaluate({}) == 61.0
+    assert parse_expression(right(60)).evaluate({}) == 61.0
+    for text in (left(61), right(61)):
+        assert message(parse_expression, text) == "bound: expression nested deeper than 60"
     nested_call = "log(" * 60 + "1" + ")" * 60
     assert message(parse_expression, "log(" * 61 + "1" + ")" * 61) == \
         "bound: expression nested deeper than 60"
@@ -318,6 +325,11 @@ B = H + 'quantity = "barrier"\nbound = "1"\n'
     (B + "params = { p = true }\n", "claim 'n': params.p: expected a finite number, got True"),
     (B + "params = 3\n", "claim 'n': params: expected a table of numbers"),
     (B + "params = { k = 1.5 }\n", "claim 'n': params.k: expected an integer, got 1.5"),
+    (B + "params = { p = 2.5 }\n", "claim 'n': params.p: expected an integer, got 2.5"),
+    (B + "params = { k = 2 }\nproblem = { w_star = [1.0] }\n",
+     "claim 'n': grid/params k, p conflict with an explicit w_star/a_star"),
+    (B + "params = { p = 2 }\nproblem = { a_star = [1.0] }\n",
+     "claim 'n': grid/params k, p conflict with an explicit w_star/a_star"),
     (B + "params = { q = true }\n", "claim 'n': params.q: expected a finite number, got True"),
     (B + "constants = { C = 1 }\nparams = { C = 2 }\n",
      "claim 'n': name(s) ['C'] defined twice (constants/grid/params)"),
@@ -398,6 +410,9 @@ def test_each_schema_refusal_has_its_exact_message(text, expected):
 
 def test_refusals_happen_while_reading_and_name_the_source():
     assert message(C.parse_claims, "[[claim]\n").startswith("<string>: not valid TOML (")
+    assert message(C.parse_claims, "[[claim]\n", "f.toml").startswith("f.toml: not valid TOML (")
+    m = message(C.parse_claims, "[[claim]\n", "invalid TOML.toml")
+    assert m.startswith("invalid TOML.toml: not valid TOML (") and m.count("invalid TOML") == 1
     assert message(C.parse_claims, "x = 1\n") == \
         "<string>: unknown top-level key(s) ['x'] (claims are [[claim]] tables)"
 
@@ -448,6 +463,21 @@ def test_every_key_is_read_into_the_claim():
     (d,) = C.parse_claims(B + "constants = { B = 1, A = 2 }\n")
     assert d.fit == "B"
     assert list(C.parse_claims(B)[0].points()) == [{}]
+
+
+def test_chains_and_horizon_at_their_limits():
+    for key, lo, hi in (("chains", 1, 100_000), ("horizon", 1, 10_000_000)):
+        for v in (lo, hi):
+            assert getattr(C.parse_claims(B + f"{key} = {v}\n")[0], key) == v
+
+
+def test_the_default_grid_limit(monkeypatch):
+    monkeypatch.delenv("VPGD_MAX_GRID", raising=False)
+    a = ", ".join(["1"] * 1001)
+    b = ", ".join(["2"] * 1000)
+    assert message(C.parse_claims, B + f"grid = {{ s = [{a}], a_norm = [{b}] }}\n") == (
+        "claim 'n': grid: 1001000 points, more than the limit 1000000 (set VPGD_MAX_GRID to "
+        "lift it)")
 
 
 def test_counts_accept_whole_floats_and_the_dimension_limit(monkeypatch):
@@ -906,6 +936,19 @@ def test_fitted_constant_search_cases():
     c = cross(claim("1 / C", 1), {}, 1e299)
     assert c == pytest.approx(1e-299, rel=1e-15)
     assert cross(claim("log(C)", 1), {}, -1.0) == pytest.approx(math.exp(-1), rel=1e-15)
+    # the crossing far below the starting constant (bisection from 0 reaches it)
+    assert cross(claim("C", 1), {}, 1e-100) == _smallest(lambda x: x, 1e-100, 1e-100)
+    assert cross(claim("C * C", 1), {}, 1e-200) == _smallest(lambda x: x * x, 1e-200, 1e-100)
+    # exactly at the target at C = 0, or above it: zero
+    assert cross(claim("C", 1), {}, 0.0) == 0.0
+    assert cross(claim("C + 10", 1), {}, 9.5) == 0.0
+    # the doubling may reach 1e300 itself
+    assert cross(dataclasses.replace(claim("C", 1), constants={"C": 1e300 / 2}), {}, 1e300) == 1e300
+    # undefined at 0 and constant in C: never reaches the target
+    assert cross(claim("0 * (1 / C) + 1", 1), {}, 5.0) is None
+    assert cross(claim("0 * (1 / C) + 1", 1), {}, -5.0) > 0
+    # a starting constant so small that 1e-300 of it underflows: the search still starts
+    assert cross(claim("1 / C", "1e-30"), {}, 1e20) == pytest.approx(1e-20, rel=1e-15)
     # non-finite target, no fitted constant
     assert cross(claim("C", 1), {}, math.inf) is None
     assert cross(claim("C", 1), {}, math.nan) is None

@@ -292,7 +292,11 @@ def parse_claims(text: str, source: str = "<string>") -> list:
     try:
         doc = loads_toml(text, source)
     except InputError as exc:
-        raise ClaimError(str(exc).replace("invalid TOML", "not valid TOML", 1)) from None
+        msg = str(exc)
+        head = f"{source}: invalid TOML"          # not a replace: the source may contain it
+        if msg.startswith(head):
+            msg = f"{source}: not valid TOML{msg[len(head):]}"
+        raise ClaimError(msg) from None
     unknown = set(doc) - {"claim"}
     if unknown:
         raise ClaimError(f"{source}: unknown top-level key(s) {sorted(unknown)} "
