@@ -1222,6 +1222,9 @@ def test_ladder_step_limits_at_their_edges(monkeypatch):
         delta_law.ladder_family(PB, 0.5, 0.5, 1.5, 0.5, 4.0, 7)
     assert str(info.value) == ("delta_exponent: the longest schedule has 12007 steps (more "
                                "than the limit 4000; lower x_max)")
+    monkeypatch.setenv("VPGD_MAX_STEPS", "10000")           # the last member, not the second
+    with pytest.raises(ValueError, match="the longest schedule has 12007 steps"):
+        delta_law.ladder_family(PB, 0.5, 0.5, 1.5, 0.5, 4.0, 7)
     monkeypatch.setenv("VPGD_MAX_STEPS", "12007")
     assert delta_law.ladder_family(PB, 0.5, 0.5, 1.5, 0.5, 4.0, 7).total_steps == \
         (4007, 8007, 12007)
@@ -1376,6 +1379,9 @@ def test_fit_exponent_against_independent_computations():
     assert mid0.slope_low == pytest.approx(full.slope_low, rel=1e-12)
     assert mid0.slope_high == pytest.approx(full.slope_high, rel=1e-12)
     assert not math.isnan(mid0.low) and not math.isnan(mid0.high)
+    # failures not falling at all: slope exactly 0 (log 4 = 2 log 2), no exponent
+    flat = delta_law.fit_exponent((1, 4), (50, 50), n, alpha)
+    assert flat.slope == 0.0 and math.isnan(flat.exponent)
     zero = delta_law.fit_exponent(T, (400, 150, 50, 0), n, alpha)
     assert math.isnan(zero.exponent) and math.isnan(zero.slope)
     assert zero.slope_high == math.inf and zero.low == 0.0
