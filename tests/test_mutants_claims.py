@@ -941,6 +941,7 @@ def test_fitted_constant_search_cases():
     assert cross(claim("C * C", 1), {}, 1e-200) == _smallest(lambda x: x * x, 1e-200, 1e-100)
     for c0 in (0.5, 2, 1e10):                      # any starting constant above the crossing
         assert cross(claim("C", c0), {}, 1e-100) == 1e-100
+    assert cross(claim("C - 1", 1), {}, -0.5) == _smallest(lambda x: x - 1, -0.5, 0.5)
     # decreasing: the crossing where the bound falls to the target, far below the constant
     assert cross(claim("1e-100 - C", 1), {}, 0.0) == 1e-100
     assert cross(claim("1e-100 - C", 1), {}, -1e-100) == 2e-100
