@@ -86,9 +86,9 @@ TARGETS = {
                  ["tests/test_compiled.py", "tests/test_kernel_cache.py",
                   "tests/test_mutants_compiled.py"]),
     # claims: not the examples/ files (not copied into ./mutants; holds.toml is 27 s), nor
-    # the 6 s slack test at n = 1000, nor the
-    # 1000-2000-chain law runs and the 150-fit coverage test of test_claims_delta_law.py;
-    # test_mutants_claims.py checks the same functions at tiny sizes
+    # the 6 s slack test at n = 1000, nor the 1000-2000-chain law runs and the 150-fit
+    # coverage test of test_claims_delta_law.py; test_mutants_claims.py checks the same
+    # functions at tiny sizes
     "claims": ("verified_pgd/claims/*",
                ["tests/test_mutants_claims.py", "tests/test_blindspots_claims.py"]
                + [f"tests/test_claims.py::{t}" for t in (
