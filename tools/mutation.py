@@ -58,15 +58,65 @@ TARGETS = {
                 # bookkeeping.is_hit/step_ok, and numba cannot compile mutmut's trampolines
                 ["tests/test_mutants_solvers.py",
                  "tests/test_blindspots_solver.py::test_arb_balls_enclose_a_60_digit_run"]),
-    "reduced": ("verified_pgd/solver/reduced.py", ["tests/test_reduced.py", "tests/test_blindspots_reduced.py"]),
+    # reduced: test_reduced.py runs the compiled engine (auto); the numpy engine (_chunk) is
+    # reached by the numpy-vs-compiled agreement tests.  The 1500-chain law tests are ~1 s
+    # each: three of the nine (p1, p8, p8-ball) are selected.
+    "reduced": ("verified_pgd/solver/reduced.py",
+                ["tests/test_compiled.py::test_compiled_reduced_follows_the_numpy_reduced_simulator_to_1e_12",
+                 "tests/test_compiled.py::test_compiled_reduced_hits_and_divergence_agree_and_are_bitwise_invariant",
+                 "tests/test_reduced.py::test_wrong_chi_square_dof_is_rejected",
+                 "tests/test_reduced.py::test_swapped_noise_levels_are_rejected",
+                 "tests/test_reduced.py::test_noise_free_path_equals_the_full_path",
+                 "tests/test_reduced.py::test_noise_free_path_from_the_spurious_point_stays_there",
+                 "tests/test_reduced.py::test_p1_keeps_w_on_the_line_and_theta_in_0_pi",
+                 "tests/test_reduced.py::test_p2_free_stays_in_the_plane_and_reconstructs_w",
+                 "tests/test_reduced.py::test_reconstruction_matches_recorded_theta_and_loss_p64",
+                 "tests/test_reduced.py::test_same_seed_same_result_across_chunks_and_splits",
+                 "tests/test_reduced.py::test_shared_w0_equals_the_same_w0_per_chain",
+                 "tests/test_reduced.py::test_streams_are_not_the_full_solvers",
+                 "tests/test_reduced.py::test_noise_moves_the_chain",
+                 "tests/test_reduced.py::test_invalid_arguments_name_the_parameter",
+                 "tests/test_reduced.py::test_divergence_is_detected_not_nan",
+                 "tests/test_reduced.py::test_signature_matches_pgd",
+                 "tests/test_reduced.py::test_reduced_has_the_law_of_the_full_solver[p1]",
+                 "tests/test_reduced.py::test_reduced_has_the_law_of_the_full_solver[p8]",
+                 "tests/test_reduced.py::test_reduced_has_the_law_of_the_full_solver[p8-ball]",
+                 "tests/test_blindspots_reduced.py", "tests/test_mutants_reduced.py"]),
     # the compiled engine: its @njit kernels get no mutants, only their Python drivers do
     "compiled": (["verified_pgd/solver/compiled.py", "verified_pgd/solver/kernel.py",
                   "verified_pgd/solver/sfc64.py", "verified_pgd/solver/reduced_kernel.py",
                   "verified_pgd/solver/kernel_cache.py"],
                  ["tests/test_compiled.py", "tests/test_kernel_cache.py",
                   "tests/test_mutants_compiled.py"]),
+    # claims: not the examples/ files (not copied into ./mutants; holds.toml is 27 s), nor
+    # the 6 s slack test at n = 1000, nor the 1000-2000-chain law runs and the 150-fit
+    # coverage test of test_claims_delta_law.py; test_mutants_claims.py checks the same
+    # functions at tiny sizes
     "claims": ("verified_pgd/claims/*",
-               ["tests/test_claims.py", "tests/test_blindspots_claims.py"]),
+               ["tests/test_mutants_claims.py", "tests/test_blindspots_claims.py"]
+               + [f"tests/test_claims.py::{t}" for t in (
+                   "test_whitelisted_expressions_evaluate_like_python_arithmetic",
+                   "test_malicious_or_foreign_expressions_are_refused",
+                   "test_refusal_names_the_claim_and_nothing_is_evaluated",
+                   "test_module_never_calls_eval_exec_compile_or_sympify",
+                   "test_unknown_names_and_missing_parameters_are_errors",
+                   "test_overflow_in_a_bound_is_infinity_not_a_hang",
+                   "test_arb_closed_forms_enclose_the_theory_modules_mp_values",
+                   "test_perturbed_bound_at_the_reported_constant_flips_the_verdict",
+                   "test_success_slack_has_the_stated_false_failure_probability[100-0.1]",
+                   "test_undecided_when_the_interval_straddles_the_bound")]
+               + [f"tests/test_claims_delta_law.py::{t}" for t in (
+                   "test_bad_ladder_parameters_are_refused_naming_the_parameter",
+                   "test_bad_eta_is_refused_and_the_prediction_is_a_bound_name",
+                   "test_arb_prediction_encloses_the_ratio_of_the_critical_losses",
+                   "test_problem_without_spurious_minimum_is_an_error",
+                   "test_slope_range_is_the_exact_range_over_the_box",
+                   "test_interval_has_power_against_twice_the_exponent_and_handles_zero_counts",
+                   "test_bad_restart_parameters_are_refused_naming_the_parameter",
+                   "test_select_is_refused_on_other_quantities",
+                   "test_restart_interval_is_monotone_in_the_counts_and_covers_the_corners",
+                   "test_an_unbounded_interval_is_null_in_strict_json",
+                   "test_keys_the_exponents_do_not_use_are_refused")]),
     # direct analyse/plan calls on raw results built in the test (no PGD run, figures
     # captured unrendered); test_run.py's `vpgd run` (25 s) and test_blindspots_report.py
     # (a theory design and a PNG per test) are too slow per mutant

@@ -115,8 +115,10 @@ def failure_counts(problem, family, eta, w0, a0, chains, seed) -> FailureCounts:
     from ..solver import Schedule, pgd
     from ..theory import saddle_theta
     th_s = float(saddle_theta(problem))
-    W = np.broadcast_to(np.asarray(w0, float), (chains, problem.p)).copy()
-    A = np.broadcast_to(np.asarray(a0, float), (chains, problem.k)).copy()
+    # w0, a0: one shared start or one row per chain (init = "random")
+    W0 = np.broadcast_to(np.asarray(w0, float), (chains, problem.p))
+    A0 = np.broadcast_to(np.asarray(a0, float), (chains, problem.k))
+    W, A = W0.copy(), A0.copy()
     quench = Schedule.constant(0.0, family.quench)
     dead = np.zeros(chains, bool)      # a chain that diverged once stays failed
     fails = []
@@ -127,7 +129,7 @@ def failure_counts(problem, family, eta, w0, a0, chains, seed) -> FailureCounts:
             | ~np.all(np.isfinite(res.a), axis=1)
         W, A = np.array(res.w, float), np.array(res.a, float)
         # finite placeholders for dead chains so the next call is valid; they count as failed
-        W[dead], A[dead] = np.asarray(w0, float), np.asarray(a0, float)
+        W[dead], A[dead] = W0[dead], A0[dead]
         q = pgd(problem, W, A, quench, eta, seed=0, chains=chains, record_every=family.quench)
         fails.append(int(np.sum(_failed(problem, q, th_s) | dead)))
     return FailureCounts(family, tuple(fails), int(chains))
@@ -180,8 +182,10 @@ def fit_exponent(total_steps, failures, chains, alpha) -> ExponentFit:
         highs.append(hi)
         y_lo.append(-math.log(hi))                        # hi > 0 always (CP upper bound)
         y_hi.append(math.inf if lo == 0 else -math.log(lo))
-    b_lo = sum(float(wj) * (lo if wj > 0 else hi) for wj, lo, hi in zip(w, y_lo, y_hi))
-    b_hi = sum(float(wj) * (hi if wj > 0 else lo) for wj, lo, hi in zip(w, y_lo, y_hi))
+    # a member of weight exactly 0 (its log T at the mean) does not move the slope; skipped,
+    # since 0 * inf (a member without failures) would be nan
+    b_lo = sum(float(wj) * (lo if wj > 0 else hi) for wj, lo, hi in zip(w, y_lo, y_hi) if wj != 0)
+    b_hi = sum(float(wj) * (hi if wj > 0 else lo) for wj, lo, hi in zip(w, y_lo, y_hi) if wj != 0)
     if all(f > 0 for f in failures):
         slope = float(np.sum(w * -np.log(np.asarray(failures, float) / chains)))
         est = 1.0 / slope if slope > 0 else math.nan

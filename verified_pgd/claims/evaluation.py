@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .spec import DETERMINISTIC, MP_RTOL
+from .spec import DETERMINISTIC
 
 
 def _down(x):
@@ -43,7 +43,7 @@ def _arb_landscape(problem):
 
 def certified_value(problem, quantity, point=None):
     """``(low, high, method)`` for a deterministic quantity: arb enclosures of the closed
-    forms (``method='arb'``), mpmath at 50 digits widened by ``MP_RTOL`` (``'mp50'``), or the
+    forms (``method='arb'``), mpmath at 50 digits rounded outward to floats (``'mp50'``), or the
     exact integer length of :func:`verified_pgd.theory.schedule` (``'exact'``)."""
     method = DETERMINISTIC[quantity][0]
     if method == "arb":
@@ -58,8 +58,11 @@ def certified_value(problem, quantity, point=None):
             v = theory.smoothness_bound(problem, theory.default_radius(problem), dps=50)
         else:
             v = theory.basin_radius(problem, dps=50)
+        # float(v) is the nearest float (within half an ulp, far more than the 50-digit
+        # value's MP_RTOL error): one ulp outward makes the ends enclose the value itself
+        # (v -/+ MP_RTOL |v| in float64 would be v again, not an enclosure)
         v = float(v)
-        return v - MP_RTOL * abs(v), v + MP_RTOL * abs(v), method
+        return math.nextafter(v, -math.inf), math.nextafter(v, math.inf), method
     from ..theory.schedule_design import design
     n = design(problem, point["eps"], point["delta"], point["eta"]).total_steps
     return float(n), float(n), method

@@ -3,6 +3,7 @@ teacher a grid point stands for."""
 from __future__ import annotations
 
 import itertools
+import keyword
 import math
 import numbers
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import numpy as np
 
 from .._io import InputError, loads_toml, read_text
 from .._validate import limit
-from .expression import ClaimError, Expression, parse_expression
+from .expression import FUNCTIONS, ClaimError, Expression, parse_expression
 
 
 DETERMINISTIC = {
@@ -110,7 +111,7 @@ def _count(x, claim, what):
 
 def _parse_claim(d, source, index):
     if not isinstance(d, dict):
-        raise ClaimError(f"{source}: claim {index}: expected a table")
+        raise ClaimError(f"{source}: claim {index + 1}: expected a table")
     name = d.get("name", f"#{index + 1}")
     if not isinstance(name, str) or not name.strip():
         raise ClaimError(f"{source}: claim {index + 1}: name must be a non-empty string")
@@ -127,6 +128,12 @@ def _parse_claim(d, source, index):
     if not isinstance(consts, dict):
         raise _err(name, "constants: expected a table of numbers")
     consts = {k: _number(v, name, f"constants.{k}") for k, v in consts.items()}
+    for key in consts:
+        # a constant no bound can name (e.g. "" or "a b") could still be the fitted one
+        if not key.isidentifier() or keyword.iskeyword(key) or key.startswith("_") \
+                or key in FUNCTIONS:
+            raise _err(name, f"constants: {key!r} is not a name a bound can use (an "
+                             "identifier, not starting with _, not log/exp/sqrt/min/max)")
     grid = d.get("grid", {})
     if not isinstance(grid, dict):
         raise _err(name, "grid: expected a table of lists")
@@ -285,7 +292,11 @@ def parse_claims(text: str, source: str = "<string>") -> list:
     try:
         doc = loads_toml(text, source)
     except InputError as exc:
-        raise ClaimError(str(exc).replace("invalid TOML", "not valid TOML", 1)) from None
+        msg = str(exc)
+        head = f"{source}: invalid TOML"          # not a replace: the source may contain it
+        if msg.startswith(head):
+            msg = f"{source}: not valid TOML{msg[len(head):]}"
+        raise ClaimError(msg) from None
     unknown = set(doc) - {"claim"}
     if unknown:
         raise ClaimError(f"{source}: unknown top-level key(s) {sorted(unknown)} "

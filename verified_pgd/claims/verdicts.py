@@ -77,11 +77,20 @@ def _crossing(claim, env, target):
         f_lo = f(lo)
         up = f(2 * hi) >= f(hi)
     except (ClaimError, ZeroDivisionError):
-        lo = hi * 1e-300
+        lo = max(hi * 1e-300, 5e-324)          # just above 0 (1e-300 hi may underflow to 0)
         f_lo = f(lo)
         up = f(2 * hi) >= f(hi)
     if (f_lo - target) * (1 if up else -1) >= 0:
         return lo
+    if lo == 0.0 and (f(hi) - target) * (1 if up else -1) >= 0:
+        # the crossing lies in (0, hi]: halve down to its binade first (a bisection of
+        # [0, hi] in 200 steps would stop near 2^-200 hi, far above a smaller crossing)
+        for _ in range(1100):
+            h = hi / 2
+            if h == 0.0 or (f(h) - target) * (1 if up else -1) < 0:
+                lo = h
+                break
+            hi = h
     for _ in range(2100):
         if (f(hi) - target) * (1 if up else -1) >= 0:
             break
