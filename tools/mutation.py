@@ -45,7 +45,7 @@ TARGETS = {
                ["tests/test_theory.py",
                 "tests/test_blindspots_theory.py::test_hessian_spectrum_is_the_tangent_hessians",
                 "tests/test_blindspots_claims.py", "tests/test_mutants_theory.py",
-                "tests/test_mutants_theory2.py"]),
+                "tests/test_mutants_theory2.py", "tests/test_mutants_theory3.py"]),
     "design": ("verified_pgd/theory/schedule_design.py",
                ["tests/test_theory.py", "tests/test_blindspots_theory.py",
                 "tests/test_blindspots_claims.py"]),
