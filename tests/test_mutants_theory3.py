@@ -121,12 +121,17 @@ def test_hessian_spectrum_backend_and_dps_must_agree(backend, dps):
 
 
 def test_mp_tangent_hessian_is_computed_at_dps_above_50():
-    """dps = 80 against dps = 100 to 70 digits (a Hessian taken at 50 digits agrees to 50)."""
+    """dps = 80 against Q^T H Q formed here from the 100-digit generic Hessian
+    (``hessian_mp``) and the tangent basis, to 70 digits (one taken at 50 digits agrees to 50)."""
     w = np.array([0.28, -0.96])
     a = np.array([0.4, 1.3])
     with mpmath.workdps(120):
         lo = T.tangent_hessian(_SIMPLE, w, a, 80)
-        hi = T.tangent_hessian(_SIMPLE, w, a, 100)
+        H = mpmath.matrix(vp.hessian_mp(_SIMPLE, w, a, dps=100, riemannian=True).tolist())
+        Q = mpmath.zeros(4, 3)
+        Tb = constants.tangent_basis(w, 100)
+        Q[0, 0], Q[1, 0], Q[2, 1], Q[3, 2] = Tb[0, 0], Tb[1, 0], 1, 1
+        hi = Q.T * H * Q
         assert lo.rows == lo.cols == 3
         for r in range(3):
             for c in range(3):
@@ -202,8 +207,9 @@ def test_arb_eigenvalues_of_an_exact_matrix_are_tight():
 
 def test_arb_eigenvalues_refuse_eigenvectors_that_are_not_orthonormal(monkeypatch):
     """The guard on |V^T V - I|_F < 1 (Ostrowski needs it): eigsy's vectors scaled by 1.2
-    (|G|_F = 0.44 sqrt(2) ~ 0.62, accepted, the balls still enclose) and by 1.45
-    (|G|_F ~ 1.56: refused, with the message)."""
+    (|G|_F = 0.44 sqrt(2) ~ 0.62, accepted, the balls still enclose), by sqrt(0.75) and
+    sqrt(1.1) (one column each: accepted, enclosing) and by 1.45 (|G|_F ~ 1.56: refused,
+    with the message)."""
     A = [[2.0, 1.0], [1.0, 3.0]]
     eigsy = mpmath.eigsy
 
@@ -214,6 +220,13 @@ def test_arb_eigenvalues_refuse_eigenvectors_that_are_not_orthonormal(monkeypatc
         return f
 
     monkeypatch.setattr(mpmath, "eigsy", scaled(1.2))
+    with _ARB.workdps(30):
+        ev = constants.symmetric_eigenvalues_arb(_ARB, _ball_matrix(A, [[0.0] * 2] * 2))
+    monkeypatch.setattr(mpmath, "eigsy", eigsy)
+    _members_enclosed(ev, [np.array(A)])
+    # columns scaled unequally, |V^T V - I|_F = 0.27 > 1 - c1^2 = 0.25: dividing by
+    # t = [1 -/+ 0.27] brings c1^2 lambda_1 back over lambda_1, multiplying would not
+    monkeypatch.setattr(mpmath, "eigsy", scaled(mpmath.diag([mpmath.sqrt(0.75), mpmath.sqrt(1.1)])))
     with _ARB.workdps(30):
         ev = constants.symmetric_eigenvalues_arb(_ARB, _ball_matrix(A, [[0.0] * 2] * 2))
     monkeypatch.setattr(mpmath, "eigsy", eigsy)
@@ -248,16 +261,24 @@ def test_arb_theta_s_for_a_g_s_ball_reaching_towards_zero():
             assert abs(_mid(ball) - th) <= _rad(ball)
 
 
+# p = 2, k = 7 (seeded normal draws): at MIN_DPS the first term's ball is wider than the
+# second's, so near the crossing it overlaps it while its value lies above the second's ball
+_CROSSING = vp.Problem(np.array([-0.31630015636915454, 0.4116305363741328]),
+                       np.array([1.0425133694426776, -0.12853466294403426, 1.3664634705496859,
+                                 -0.6651946734866135, 0.3515100700930197, 0.9034701816518086,
+                                 0.09401229776087457]))
+
+
 def test_arb_smoothness_bound_encloses_where_its_terms_cross():
     """At MIN_DPS the two terms of the max, s R |a*|/2 and (k + pi - 1)/(2 pi), overlap as
     balls for R within a few ulps of their crossing; for each such float R the ball must
     contain the 60-digit mpmath bound."""
-    prob = _SPURIOUS
+    prob = _CROSSING
     with mpmath.workdps(60):
         Tt = backends.teacher(backends.get("mpmath"), prob)
         R0 = float((Tt.k + Tt.pi - 1) / (2 * Tt.pi) * 2 / (Tt.s * mpmath.sqrt(Tt.A)))
     Rs = [R0]
-    for _ in range(40):
+    for _ in range(30):
         Rs = [np.nextafter(Rs[0], 0.0)] + Rs + [np.nextafter(Rs[-1], 10.0)]
     with mpmath.workdps(80):
         for R in Rs:
@@ -279,7 +300,10 @@ def test_barrier_prec_alias_is_passed_on():
 def test_arb_theta_at_the_lower_end_of_pi_is_in_range():
     """theta = the exact lower end of the pi ball is <= pi certainly: a valid input."""
     with flint.ctx.workdps(30):
-        th = flint.arb(flint.arb.pi().lower())
+        pi = flint.arb.pi()
+    with flint.ctx.workprec(400):
+        th = flint.arb(pi.mid()) - flint.arb(pi.rad())      # exact: mid and rad are dyadic
+    assert th.rad() == 0
     got = T.reduced_loss(_SPURIOUS, th, dps=30, backend="arb")
     with mpmath.workdps(50):
         want = T.reduced_loss(_SPURIOUS, _mid(th), dps=45)
@@ -327,3 +351,69 @@ def test_existence_margin_m_min_m_floor_chart_beta(prob, name):
         for j in range(prob.k):
             want = H_red[0, 1 + j]
             assert math.isclose(float(beta * Tt.a_star[j]), want, rel_tol=1e-12, abs_tol=1e-15)
+
+
+def test_saddle_passes_the_backend_and_names_p_1():
+    """backend='arb': theta, loss and the entries of w and a are balls containing the
+    45-digit mpmath saddle; backend='mpmath' with dps is the mpmath one."""
+    sd = T.saddle(_SPURIOUS, backend="arb")
+    with mpmath.workdps(60):
+        ref = T.saddle(_SPURIOUS, dps=45)
+        mp30 = T.saddle(_SPURIOUS, dps=30, backend="mpmath")
+        assert isinstance(mp30.theta, mpmath.mpf) and abs(mp30.theta - ref.theta) <= 1e-28
+        pairs = [(sd.theta, ref.theta), (sd.loss, ref.loss)] + list(zip(sd.w, ref.w)) \
+            + list(zip(sd.a, ref.a))
+        for got, want in pairs:
+            assert isinstance(got, flint.arb) and abs(_mid(got) - want) <= _rad(got) + 1e-40
+    with pytest.raises(ValueError, match=r"^w_star: p = 1 has no direction orthogonal to w\*$"):
+        T.saddle(vp.Problem(np.array([2.0]), np.array([1.0, -1.0])))
+
+
+def test_has_spurious_minimum_raises_the_precision_until_decided(monkeypatch):
+    """An arb backend whose pi is a ball of radius 2^(150 - prec) leaves the comparison
+    undecided at 64 and 128 bits: the precision must go up (never below 64 bits) until
+    the answer, the same as with the true pi, is decided."""
+    real = backends.get("arb")
+    seen = []
+
+    class Wide:
+        name = "arb"
+
+        def workprec(self, bits):
+            assert isinstance(bits, int) and bits >= 64, bits
+            seen.append(bits)
+            return real.workprec(bits)
+
+        def convert(self, x):
+            return real.convert(x)
+
+        @property
+        def pi(self):
+            return flint.arb(real.pi.mid(), flint.arb(2) ** (150 - flint.ctx.prec))
+
+    monkeypatch.setattr(landscape, "get_backend", lambda name: Wide())
+    for a in ([1.0, -1.0], [1.0, 2.0], [1.0, 0.1], [1.0, 1.0, 1.0, -1.0], [0.3, 0.9, 1.1]):
+        prob = vp.Problem(np.array([1.0, 0.0]), np.array(a))
+        X = sum(a) ** 2 - sum(x * x for x in a)
+        if X <= 0:
+            continue        # decided in rationals
+        seen.clear()
+        got = landscape.has_spurious_minimum(prob)
+        assert got is (math.pi * X < (len(a) - 1) * sum(x * x for x in a))
+        assert len(seen) >= 2 and seen == sorted(seen)
+
+
+def test_float_theta_s_to_the_last_bits():
+    """Brent's x_s to ~4 eps relative (rtol) and no absolute floor: against 40 digits for
+    seeded teachers, |error| <= 40 eps x_s (brentq's default xtol = 2e-12 gives ~800 eps)."""
+    rng = np.random.default_rng(2)
+    n = 0
+    while n < 20:
+        prob = vp.Problem(rng.normal(size=3), rng.normal(size=int(rng.integers(2, 6))))
+        if not T.has_spurious_minimum(prob):
+            continue
+        n += 1
+        th = T.saddle_theta(prob)
+        with mpmath.workdps(40):
+            ref = T.saddle_theta(prob, dps=40)
+            assert abs(th - ref) <= 40 * 2.0 ** -52 * (mpmath.pi - ref)
