@@ -21,6 +21,14 @@ import verified_pgd as vp
 from verified_pgd import theory as T
 from verified_pgd.theory import escape_law as el
 
+@pytest.fixture(autouse=True)
+def _fresh_saddle_factor_cache():
+    """saddle_factor memoises its solves; a cached value computed by other code (an earlier
+    test, or mutmut's parent process) must not stand in for this test's own computation."""
+    el._saddle_factor_cached.cache_clear()
+    yield
+
+
 _P3 = vp.Problem(np.array([1.0, 0.0, 0.0]), np.array([1.0, -1.0]))
 _P4 = vp.Problem(np.array([0.6, -1.2, 0.25, 2.0]), np.array([1.0, -0.8, 0.3]))
 _P2 = vp.Problem(np.array([0.8, 0.6]), np.array([1.0, -1.0, 0.5]))
