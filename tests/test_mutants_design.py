@@ -27,6 +27,8 @@ _TWO = vp.Problem(np.array([1.0, 0.0, 0.0]), np.array([1.0, -1.0]))     # spurio
 _FOUR = vp.Problem(np.array([0.6, -1.2, 0.25, 2.0]), np.array([1.0, -0.8, 0.3]))  # p = 4, s != 1
 _NONE = vp.Problem(np.array([0.6, 0.8, 0.0]), np.array([1.0, 2.0]))     # no spurious minimum
 _P1 = vp.Problem(np.array([1.5]), np.array([1.0, -1.0]))                # spurious, no saddle (p = 1)
+_P2 = vp.Problem(np.array([0.8, 0.6]), np.array([1.0, -1.0, 0.5]))      # spurious, p = 2
+_SMALL = vp.Problem(np.array([0.3, 0.0, 0.0]), np.array([1.0, -1.0]))   # s |a*| = 0.42 < 1
 
 
 def _eta(prob, frac=0.5):
@@ -159,12 +161,15 @@ def test_design_without_a_spurious_minimum():
     assert d.T_freeze == d.T_escape
 
 
-def test_design_for_p_1_has_no_saddle_loss(monkeypatch):
+@pytest.mark.parametrize("prob", [_P1, _P2, _SMALL], ids=["p1", "p2", "small-scale"])
+def test_design_for_p_1_2_and_a_small_teacher(monkeypatch, prob):
+    """p = 1: no saddle, so no saddle loss; p = 2: the saddle loss; s |a*| < 1: eps_abs
+    scales with it."""
     monkeypatch.setattr(sd, "freeze_temperature", _Freeze(0.4))
-    eps, delta, eta = 0.1, 0.05, _eta(_P1)
-    d = sd.design(_P1, eps, delta, eta)
-    assert d.saddle_loss is None
-    _check_design(d, _P1, eps, delta, eta, 0.4 * T.barrier(_P1))
+    eps, delta, eta = 0.1, 0.05, _eta(prob)
+    d = sd.design(prob, eps, delta, eta)
+    assert (d.saddle_loss is None) is (prob.p == 1)
+    _check_design(d, prob, eps, delta, eta, 0.4 * T.barrier(prob))
 
 
 def test_design_refuses_a_stage_length_that_overflows(monkeypatch):
@@ -247,6 +252,16 @@ def test_spurious_fraction_at_a_low_temperature(x):
     want_log = math.log(num) - l_sp / t - math.log(den)
     assert 0.0 < got < 1e-30
     assert abs(math.log(got) - want_log) <= 1e-7
+
+
+def test_spurious_fraction_is_a_fraction_where_both_sides_underflow():
+    """p = 1500 at Delta L / T = 200: sin^1498 e^(-l/T) underflows on both sides of
+    theta_s; the result is still a number in [0, 1]."""
+    prob = vp.Problem(np.eye(1500)[0], np.array([1.0, -1.0]))
+    with np.errstate(all="ignore"), __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        f = sd.spurious_fraction(prob, T.barrier(prob) / 200)
+    assert type(f) is float and 0.0 <= f <= 1.0
 
 
 @pytest.mark.parametrize("level", [0.3, 1e-6, 1e-40])

@@ -288,9 +288,12 @@ def test_arb_smoothness_bound_encloses_where_its_terms_cross():
 
 
 def test_barrier_prec_alias_is_passed_on():
-    """prec= (bits, deprecated) is dps = int(prec / log2(10)): a warning and the same mpf."""
-    with pytest.warns(DeprecationWarning, match=r"^prec= \(bits\) is deprecated"):
+    """prec= (bits, deprecated) is dps = int(prec / log2(10)): a warning at the caller's line
+    and the same mpf."""
+    with pytest.warns(DeprecationWarning, match=r"^prec= \(bits\) is deprecated") as rec:
         got = T.barrier(_SPURIOUS, prec=100)
+    # attributed to the caller's line (here), so Python's default filters show it there
+    assert [w.filename for w in rec] == [__file__]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         want = T.barrier(_SPURIOUS, dps=30)
