@@ -420,3 +420,21 @@ def test_float_theta_s_to_the_last_bits():
         with mpmath.workdps(40):
             ref = T.saddle_theta(prob, dps=40)
             assert abs(th - ref) <= 40 * 2.0 ** -52 * (mpmath.pi - ref)
+
+
+def test_g_s_where_its_float64_denominator_is_exactly_one_or_underflows():
+    """a* = (0.3616.., -0.3330..): (k + pi - 1)|a*|^2 - (1.a*)^2 is exactly 1.0 in float64
+    (a valid teacher: g_s agrees with 30 digits); a* ~ 1e-200: |a*|^2 underflows, the
+    float64 landscape is degenerate and refused, naming a_star."""
+    prob = vp.Problem(np.array([1.0, 0.5]), np.array([0.36161512957668807, -0.3329944293302129]))
+    B = backends.Float64()
+    assert cf.g_s_denominator(B, backends.teacher(B, prob)) == 1.0
+    with mpmath.workdps(40):
+        assert abs(T.g_s(prob) - T.g_s(prob, dps=30)) <= 1e-15
+    tiny = vp.Problem(np.array([1.0, 0.5]), np.array([1e-200, 3e-200]))
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "a_star: must be non-zero (the landscape is degenerate for a* = 0)") + "$"):
+        T.g_s(tiny)
+    # at 20 digits |a*|^2 = 1e-399 is representable: g_s, scale-free, is that of a* = (1, 3)
+    unit = vp.Problem(np.array([1.0, 0.5]), np.array([1.0, 3.0]))
+    assert abs(T.g_s(tiny, dps=20) - T.g_s(unit)) <= 1e-15
