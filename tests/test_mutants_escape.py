@@ -222,9 +222,20 @@ def test_saddle_factor_extrapolation_matches_a_finer_grid():
     assert abs(k2 - fine) < abs(k1 - fine)
 
 
+def test_saddle_factor_defaults_and_integer_input():
+    """Integer entries are read as floats (the memo key is the float64 bytes); the default
+    steps are (0.6, 0.45) for a 3-D Krylov subspace."""
+    Hi = np.array([[-1, 1], [1, 3]])
+    assert el.saddle_factor(Hi) == el.saddle_factor(Hi.astype(float)) > 1.0
+    H3 = np.array([[-0.3, 0.2, 0.1], [0.2, 0.6, 0.05], [0.1, 0.05, 0.9]])
+    assert el._krylov(H3).shape == (3, 3)
+    assert el.saddle_factor(H3) == el.saddle_factor(H3, steps=(0.6, 0.45))
+
+
 def test_saddle_factor_refuses_a_missing_saddle_or_an_indefinite_a_block():
-    with pytest.raises(ValueError, match=r"^sigma: at this temperature the volume term"):
-        el.saddle_factor(np.array([[0.2, 0.1], [0.1, 0.5]]))
+    for H in (np.array([[0.2, 0.1], [0.1, 0.5]]), np.diag([0.3, 0.5]), np.diag([0.0, 0.5])):
+        with pytest.raises(ValueError, match=r"^sigma: at this temperature the volume term"):
+            el.saddle_factor(H)
     with pytest.raises(ValueError, match=r"^H: the a-block is not positive definite$"):
         el._saddle_factor(np.array([[-0.5, 0.1, 0.0], [0.1, 0.5, 0.3], [0.0, 0.3, -0.4]]), 0.4)
     assert el.saddle_factor(np.diag([-0.4, 0.5, 0.9])) == 1.0
@@ -269,6 +280,41 @@ def test_assumptions_numbers_and_reasons():
     assert el.assumptions(prob, 0.05, _sigma(prob, 4.0, 0.05)).holds
 
 
+def _reads_past(reasons, head, tail, value, limit):
+    """The reason ``head NUMBER tail`` is there, NUMBER is the value to its printed digits
+    and does not read as the limit."""
+    hits = [r for r in reasons if r.startswith(head) and r.endswith(tail)]
+    assert len(hits) == 1, reasons
+    num = float(hits[0][len(head):-len(tail)])
+    assert num != limit and math.isclose(num, value, rel_tol=1e-5)
+
+
+def test_assumptions_just_past_each_limit_read_past_it():
+    """x just below 2, the volume fraction just above 0.5 (and at 1.5: no saddle), eta x
+    curvature just above 0.25: each reason is present and does not print as its limit."""
+    prob = _P4
+    th_s = T.saddle_theta(prob)
+    s0 = _l2(prob, th_s)
+    dL = T.barrier(prob)
+    eta = 0.01
+    x = 2 * (1 - 1e-6)
+    a = el.assumptions(prob, eta, math.sqrt(2 * dL / x / eta))
+    _reads_past(a.reasons, "Delta L / T = ", " < 2", x, 2.0)
+    for frac, saddle in ((0.5 * (1 + 1e-6), True), (1.5, False)):
+        t = frac * math.sin(th_s) ** 2 * abs(s0) / 2          # vol = p - 2 = 2
+        a = el.assumptions(prob, eta, math.sqrt(2 * t / eta))
+        assert math.isclose(a.volume_fraction, frac, rel_tol=1e-6) and a.saddle is saddle
+        if saddle:
+            _reads_past(a.reasons, "volume fraction ", " > 0.5", frac, 0.5)
+        else:
+            assert "no saddle in V (the volume term removes it)" in a.reasons
+    t = dL / 4
+    top = np.abs(np.linalg.eigvalsh(_generic_saddle_hessian(prob, t, 2))).max()
+    eta = 0.25 * (1 + 1e-6) / top
+    a = el.assumptions(prob, eta, math.sqrt(2 * t / eta))
+    _reads_past(a.reasons, "eta x curvature = ", " > 0.25", 0.25 * (1 + 1e-6), 0.25)
+
+
 def test_assumptions_without_a_saddle():
     hot = vp.Problem(np.eye(32)[0], np.array([1.0, -1.0]))
     a = el.assumptions(hot, 0.05, _sigma(hot, 0.5, 0.05))
@@ -280,5 +326,6 @@ def test_assumptions_without_a_saddle():
 
 def test_past_reads_different_from_the_limit():
     assert el._past(0.608, 0.5) == "0.608"
+    assert el._past(0.60834, 0.5) == "0.608"        # three digits when they suffice
     assert el._past(0.25000001, 0.25) == "0.25000001"
     assert el._past(2.0, 2.0) == repr(2.0)
