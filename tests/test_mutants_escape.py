@@ -134,6 +134,12 @@ def test_separatrix_factor_and_its_refusal():
     H = _generic_saddle_hessian(prob, t, 2)
     S = H[0, 0] - H[0, 1:] @ np.linalg.solve(H[1:, 1:], H[1:, 0])
     assert math.isclose(tm.kappa, S / np.linalg.eigvalsh(H)[0], rel_tol=1e-9)
+    # V''(theta_s) = +0.5 |l''(theta_s)| (in (0, 1)): the volume term has removed the saddle
+    th_s = T.saddle_theta(prob)
+    t = 1.5 * abs(_l2(prob, th_s)) * math.sin(th_s) ** 2 / 2
+    with pytest.raises(ValueError, match=r"^sigma: at this temperature the volume term removes"):
+        el.escape_time_terms(prob, eta, math.sqrt(2 * t / eta), method="separatrix")
+    assert el.escape_time_terms(prob, eta, _sigma(prob, 4.0, eta)).method == "saddle"
     hot = vp.Problem(np.eye(32)[0], np.array([1.0, -1.0]))       # the volume term wins
     s = _sigma(hot, 0.5, eta)
     for method, msg in [("separatrix", "sigma: at this temperature the volume term removes the "
@@ -243,6 +249,9 @@ def test_saddle_factor_refuses_a_missing_saddle_or_an_indefinite_a_block():
 
 def test_krylov_subspaces():
     assert el._krylov(np.diag([-0.4, 0.5, 0.9])).shape == (3, 1)
+    # the breakdown tolerance is relative to |H|: a coupling of 1e-10 beside an entry 10
+    # is numerically invariant (1e-10 <= 1e-10 * 10)
+    assert el._krylov(np.array([[-0.3, 1e-10], [1e-10, 10.0]])).shape == (2, 1)
     H = np.array([[-0.3, 0.2, 0.1, 0.0], [0.2, 0.6, 0.05, 0.0], [0.1, 0.05, 0.9, 0.0],
                   [0.0, 0.0, 0.0, 1.3]])
     K = el._krylov(H)
