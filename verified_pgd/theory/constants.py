@@ -233,7 +233,9 @@ def hessian_spectrum(problem, dps=None, *, backend=None) -> HessianSpectrum:
                 Ht = tangent_hessian_in(B, T, T.w_hat_star.copy(), T.s * T.a_star)
                 ev = symmetric_eigenvalues_arb(B, Ht)
             ev = tuple(+x for x in ev)
-        return HessianSpectrum(ev, ev[0], ev[-1], ev[-1] / ev[0])
+            # the ratio too at dps (outside, flint's ambient precision would round it)
+            condition = ev[-1] / ev[0]
+        return HessianSpectrum(ev, ev[0], ev[-1], condition)
     if backend is not None and get_backend(backend).name != ("float64" if dps is None else "mpmath"):
         raise ValueError(f"backend: {backend!r} with dps={dps!r}; give dps for 'mpmath', "
                          "none for 'float64', or backend='arb'")
@@ -241,6 +243,7 @@ def hessian_spectrum(problem, dps=None, *, backend=None) -> HessianSpectrum:
     if dps is None:
         ev = np.linalg.eigvalsh(tangent_hessian(problem, gm.w, gm.a))
         ev = tuple(float(x) for x in ev)
+        condition = ev[-1] / ev[0]
     else:
         import mpmath
         dps = check_dps(dps)
@@ -251,7 +254,8 @@ def hessian_spectrum(problem, dps=None, *, backend=None) -> HessianSpectrum:
             ev = sorted(ev[i] for i in range(len(ev)))
         with mpmath.workdps(dps):
             ev = tuple(+x for x in ev)
-    return HessianSpectrum(ev, ev[0], ev[-1], ev[-1] / ev[0])
+            condition = ev[-1] / ev[0]
+    return HessianSpectrum(ev, ev[0], ev[-1], condition)
 
 
 def reduced_hessian(problem, theta, a, dps=None, *, backend=None):
@@ -343,13 +347,19 @@ def contraction_factor(problem, eta, dps=None):
     ev = hessian_spectrum(problem, dps).eigenvalues
     if dps is None:
         return float(np.max(np.abs(1 - eta * np.array(ev))))
-    return max(abs(1 - __import__("mpmath").mpf(eta) * x) for x in ev)
+    import mpmath
+    with mpmath.workdps(check_dps(dps)):    # at dps, not at mpmath's ambient precision
+        return max(abs(1 - mpmath.mpf(eta) * x) for x in ev)
 
 
 def stable_step_range(problem, dps=None):
     """``(0, 2 / lam_max)``: the open interval of eta for which :func:`contraction_factor` < 1."""
     lam = hessian_spectrum(problem, dps).lam_max
-    return (0.0, 2.0 / lam) if dps is None else (0 * lam, 2 / lam)
+    if dps is None:
+        return (0.0, 2.0 / lam)
+    import mpmath
+    with mpmath.workdps(check_dps(dps)):    # at dps, not at mpmath's ambient precision
+        return (0 * lam, 2 / lam)
 
 
 def basin_contraction_factor(problem, eta, dps=None):
@@ -357,11 +367,14 @@ def basin_contraction_factor(problem, eta, dps=None):
     ``max(|1 - eta mu/2|, |1 - eta (lam_max + mu/2)|)``."""
     eta = _check_eta(eta)
     sp = hessian_spectrum(problem, dps)
-    lo, hi = sp.mu / 2, sp.lam_max + sp.mu / 2
     if dps is None:
+        lo, hi = sp.mu / 2, sp.lam_max + sp.mu / 2
         return float(max(abs(1 - eta * lo), abs(1 - eta * hi)))
-    e = __import__("mpmath").mpf(eta)
-    return max(abs(1 - e * lo), abs(1 - e * hi))
+    import mpmath
+    with mpmath.workdps(check_dps(dps)):    # at dps, not at mpmath's ambient precision
+        lo, hi = sp.mu / 2, sp.lam_max + sp.mu / 2
+        e = mpmath.mpf(eta)
+        return max(abs(1 - e * lo), abs(1 - e * hi))
 
 
 def default_radius(problem) -> float:

@@ -132,8 +132,9 @@ def resolve_dps(dps=None, prec=None, backend=None):
         if dps is not None:
             raise ValueError("dps/prec: give one precision (dps, in decimal digits)")
         import warnings
+        # resolve_dps <- _Numbers.__init__ <- the public function <- the caller's line
         warnings.warn("prec= (bits) is deprecated; give dps= (decimal digits)",
-                      DeprecationWarning, stacklevel=3)
+                      DeprecationWarning, stacklevel=4)
         dps = max(MIN_DPS, int(check_int(prec, "prec", minimum=1) / 3.3219280948873626))
     if dps is None:
         return 50 if backend == "arb" else None
