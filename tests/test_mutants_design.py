@@ -284,3 +284,22 @@ def test_temperature_and_sigma_are_inverse():
         s = sd.sigma_for_temperature(t, eta)
         assert type(s) is float and math.isclose(s, sigma, rel_tol=1e-14)
     assert sd.temperature(np.float32(0.5), 2) == 0.25
+
+
+def test_spurious_fraction_at_p1_is_the_two_point_gibbs_weight():
+    """p = 1: the sphere is w = +-1, so the fraction is the Gibbs weight of w = -1.
+
+    The reference minimises vp.loss over a at w = +1 and w = -1 (BFGS, no theory code).
+    Control: sin(theta)^(p-2) = 1/sin is not integrable, so the p >= 2 quadrature gives a
+    different number (it did, before p = 1 had its own case: 0.0037 at T = 0.1)."""
+    from scipy.optimize import minimize
+
+    prob = vp.Problem(w_star=np.array([1.0]), a_star=np.array([1.0, -1.0]))
+    assert T.has_spurious_minimum(prob)
+    ls = [minimize(lambda a, s=s: float(vp.loss(prob, np.array([s]), a)), np.zeros(2),
+                   method="BFGS", options={"gtol": 1e-12}).fun for s in (1.0, -1.0)]
+    for temp in (0.01, 0.1, 1.0):
+        want = 1.0 / (1.0 + math.exp((ls[1] - ls[0]) / temp))
+        got = sd.spurious_fraction(prob, temp)
+        assert got == pytest.approx(want, rel=1e-8, abs=1e-300)
+        assert abs(want - 0.5) > 0.05       # the two points are distinguished

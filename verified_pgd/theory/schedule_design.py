@@ -116,11 +116,19 @@ def spurious_fraction(problem, T) -> float:
     ``sin(theta)^(p-2)``.  The fraction is the ratio of the two quadratures (each with
     its own minimum factored out, so nothing underflows):
     ``f = N e^(-l_sp/T) / (D + N e^(-l_sp/T))``.
+
+    For p = 1 the sphere is the two points w = +-1 (theta = 0, pi) and ``sin^(-1)`` is
+    not integrable: the fraction is the two-point Gibbs weight of theta = pi,
+    ``1 / (1 + e^((l(pi) - l(0)) / T))``.
     """
     from scipy.integrate import quad
+    from scipy.special import expit
     T = check_positive(T, "T")
     if not landscape.has_spurious_minimum(problem):
         return 0.0
+    if problem.p == 1:
+        l0, lpi = (float(landscape.reduced_loss(problem, th)) for th in (0.0, math.pi))
+        return float(expit(-(lpi - l0) / T))
     th_s = float(landscape.saddle_theta(problem))
     l_sp = float(landscape.spurious_minimum(problem).loss)
     p = problem.p
