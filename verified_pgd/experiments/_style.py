@@ -33,6 +33,14 @@ E2_GD = {"color": "k", "lw": 2.0, "ls": "--"}
 E2_STAGE = {"color": "0.6", "lw": 0.6, "ls": ":"}
 E2_SADDLE = {"color": "C3", "lw": 0.8, "ls": "-."}
 
+# E3 success: two bars per method (final success, final basin) with their intervals.
+E3_FIGURE = {"width": 7.0}
+E3_BAR = {"final_success": {"color": "C0", "alpha": 0.8},
+          "global_basin": {"color": "C2", "alpha": 0.8}}
+E3_INTERVAL = {"fmt": "none", "ecolor": "k", "capsize": 4, "lw": 1}
+E3_LEGEND = {"fontsize": 8, "loc": "upper left"}
+E3_GRID = {"axis": "y", "alpha": 0.3}
+
 # E4 precision: a median line and a quartile band per series.
 E4_MEDIAN = {"constant": {"marker": "o", "ls": "-", "color": "C1"},
              "annealed": {"marker": "o", "ls": "-", "color": "C0"}}
