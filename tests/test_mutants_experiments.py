@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 from scipy.stats import beta
 
 import verified_pgd as vp
@@ -1361,6 +1362,7 @@ def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_p
     assert [c.get_label() for c in ax.containers] == [f"k={k} p={p} η={eta:g}"
                                                       for k, p, eta in keys]
     other = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_nolegend")]
+    colours = []
     for i, key in enumerate(keys):
         qs = sorted((q for q in pts if (q["k"], q["p"], q["eta"]) == key), key=lambda q: q["x"])
         xs = [q["x"] for q in qs]
@@ -1389,6 +1391,11 @@ def test_e7_analyse_ratios_agreement_control_and_summary(conf, prob, figs, tmp_p
         assert np.allclose(hollow.get_xdata(), [x + jit for x, h in zip(xs, hold) if not h])
         assert full.get_label() == f"k={key[0]} p={key[1]} η={key[2]:g}"
         assert hollow.get_markerfacecolor() == "none"
+        colours.append({to_hex(c, keep_alpha=True) for c in (
+            data.get_color(), bars[0].get_color()[0], sad.get_color(), one.get_color(),
+            bars2[0].get_color()[0], full.get_color(), hollow.get_color())})
+    # a series is one colour on both panels (the reader pairs them by it), and its own
+    assert all(len(c) == 1 for c in colours) and len(set.union(*colours)) == len(keys) > 1
     assert ax.get_yscale() == "log" and ax2.get_yscale() == "linear"
     assert ax.get_ylabel() == "mean escape steps" and ax2.get_ylabel() == "measured / predicted"
     assert ax.get_xlabel() == ax2.get_xlabel() == r"$\Delta L / T$"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _style
 from ._common import Section, fmt, new_figure, save_figure
 
 ID = "e1"
@@ -42,19 +43,17 @@ def analyse(conf, problem, results, out_dir) -> Section:
             "(`theory.reduced_loss`). Critical points from `theory`; each loss re-evaluated "
             "with `vp.loss` at the point itself (column *L(w, a)*) and compared with the curve.")
     fig, ax = new_figure()
-    ax.plot(th, R, color="C0", lw=1.6, label=r"$\min_a L(\theta, a)$")
-    markers = {"global": ("o", "C2"), "saddle": ("^", "C3"), "spurious": ("s", "C1")}
+    ax.plot(th, R, label=r"$\min_a L(\theta, a)$", **_style.E1_CURVE)
     for c in crit:
-        m, col = markers[c.kind]
-        ax.plot([float(c.theta)], [float(c.loss)], m, color=col, ms=9,
+        ax.plot([float(c.theta)], [float(c.loss)], **_style.E1_POINT[c.kind],
                 label=f"{c.kind} ($\\theta$={float(c.theta):.3f}, L={float(c.loss):.4g})")
     if spurious:
         b = float(theory.barrier(problem))
         sa, sp = crit[1], crit[2]
         for L in (float(sa.loss), float(sp.loss)):
-            ax.hlines(L, float(sa.theta), np.pi, colors="C3", linestyles="dashed", lw=0.8)
+            ax.hlines(L, float(sa.theta), np.pi, **_style.E1_BARRIER_LINE)
         ax.text(0.5 * (float(sa.theta) + np.pi), float(sa.loss) + 0.01 * float(sa.loss),
-                f"barrier $\\Delta L$ = {b:.4g}", ha="center", va="bottom", color="C3", fontsize=9)
+                f"barrier $\\Delta L$ = {b:.4g}", **_style.E1_BARRIER_TEXT)
         i_max = int(np.argmax(R[th > 0.5 * float(sa.theta)])) + int(np.sum(th <= 0.5 * float(sa.theta)))
         summary.update({"theta_saddle": float(sa.theta), "loss_saddle": float(sa.loss),
                         "loss_spurious": float(sp.loss), "barrier": b,
@@ -71,8 +70,8 @@ def analyse(conf, problem, results, out_dir) -> Section:
     ax.set_xlim(0, np.pi)
     ax.set_xticks([0, np.pi / 4, np.pi / 2, 3 * np.pi / 4, np.pi],
                   ["0", r"$\pi/4$", r"$\pi/2$", r"$3\pi/4$", r"$\pi$"])
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(**_style.GRID)
+    ax.legend(**_style.E1_LEGEND)
     fig_name = save_figure(fig, out_dir, "e1_landscape.png")
     step = max(1, (points - 1) // 180)
     return Section(

@@ -5,8 +5,11 @@ the same step size; GD uses sigma = 0 throughout, PGD the configured annealing s
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
+from . import _style
 from ._common import Section, fmt, new_figure, save_figure, seed_for, task
 
 ID = "e2"
@@ -73,7 +76,7 @@ def analyse(conf, problem, results, out_dir) -> Section:
             f"$\\theta_s$ = {theta_s:.4f} in {summary['pgd_escaped']} of {pgd['chains']} chains; "
             f"final $\\theta$ at most {fmt(summary['pgd_final_theta_max'])}, relative "
             f"$a$-error at most {fmt(summary['pgd_final_a_error_max'])}.")
-    fig, axes = new_figure(ncols=3, width=4.6, height=3.8)
+    fig, axes = new_figure(ncols=3, **_style.E2_FIGURE)
     panels = [("theta", r"$\theta_t$", False), ("loss", "loss $L$", True),
               ("a_error", r"relative $a$-error", True)]
     bounds = np.cumsum([n for _, n in stages])[:-1]
@@ -81,20 +84,19 @@ def analyse(conf, problem, results, out_dir) -> Section:
         yg = np.asarray(hg[key], dtype=float)[:, 0]
         yp = np.asarray(hp[key], dtype=float)
         floor = 1e-300
-        for i in range(yp.shape[1]):
-            ax.plot(steps_p, np.maximum(yp[:, i], floor) if log else yp[:, i], lw=0.9,
-                    color=f"C{i % 9 + 1}", alpha=0.85, label="PGD" if i == 0 else None)
-        ax.plot(steps_g, np.maximum(yg, floor) if log else yg, color="k", lw=2.0, ls="--",
-                label="GD")
+        for i, col in zip(range(yp.shape[1]), itertools.cycle(_style.E2_CHAIN_COLOURS)):
+            ax.plot(steps_p, np.maximum(yp[:, i], floor) if log else yp[:, i], color=col,
+                    label="PGD" if i == 0 else None, **_style.E2_CHAIN)
+        ax.plot(steps_g, np.maximum(yg, floor) if log else yg, label="GD", **_style.E2_GD)
         for b in bounds:
-            ax.axvline(b, color="0.6", lw=0.6, ls=":")
+            ax.axvline(b, **_style.E2_STAGE)
         if log:
             ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].axhline(theta_s, color="C3", lw=0.8, ls="-.", label=r"$\theta_s$ (saddle)")
-    axes[0].legend(fontsize=8)
+        ax.grid(**_style.GRID)
+    axes[0].axhline(theta_s, label=r"$\theta_s$ (saddle)", **_style.E2_SADDLE)
+    axes[0].legend(**_style.LEGEND)
     fig_name = save_figure(fig, out_dir, "e2_trajectories.png")
     return Section(
         id=ID, title=TITLE, text=text, summary=summary,

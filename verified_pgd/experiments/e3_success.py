@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..claims.statistics import clopper_pearson
+from . import _style
 from ._common import Section, fmt, new_figure, save_figure, seed_for, \
     split_chains, task
 
@@ -89,24 +90,22 @@ def analyse(conf, problem, results, out_dir) -> Section:
             f"$\\varepsilon$ = {eps}. *final* = the last state is $\\varepsilon$-successful; "
             f"*ever* = $\\varepsilon$-success reached at some step; *basin* = final "
             f"$\\theta < \\theta_s$ = {theta_basin:.4f}. Intervals: exact 95% Clopper-Pearson.")
-    fig, ax = new_figure(width=7.0)
+    fig, ax = new_figure(**_style.E3_FIGURE)
     names = list(series)
     x = np.arange(len(names))
-    for off, key, ci_key, label, col in ((-0.2, "final_success", "final_ci",
-                                          r"final $\varepsilon$-success", "C0"),
-                                         (0.2, "global_basin", "basin_ci",
-                                          r"final $\theta < \theta_s$", "C2")):
+    for off, key, ci_key, label in ((-0.2, "final_success", "final_ci",
+                                     r"final $\varepsilon$-success"),
+                                    (0.2, "global_basin", "basin_ci", r"final $\theta < \theta_s$")):
         rate = np.array([series[nm][key] / series[nm]["n"] for nm in names])
         lo = np.array([series[nm][ci_key][0] for nm in names])
         hi = np.array([series[nm][ci_key][1] for nm in names])
-        ax.bar(x + off, rate, width=0.38, color=col, alpha=0.8, label=label)
-        ax.errorbar(x + off, rate, yerr=[rate - lo, hi - rate], fmt="none", ecolor="k",
-                    capsize=4, lw=1)
+        ax.bar(x + off, rate, width=0.38, label=label, **_style.E3_BAR[key])
+        ax.errorbar(x + off, rate, yerr=[rate - lo, hi - rate], **_style.E3_INTERVAL)
     ax.set_xticks(x, names)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("fraction of chains (95% CI)")
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(axis="y", alpha=0.3)
+    ax.legend(**_style.E3_LEGEND)
+    ax.grid(**_style.E3_GRID)
     fig_name = save_figure(fig, out_dir, "e3_success.png")
     return Section(
         id=ID, title=TITLE, text=text, summary=summary,

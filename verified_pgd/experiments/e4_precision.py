@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _style
 from ._common import Section, fmt, loglog_fit, new_figure, save_figure, seed_for, task
 
 ID = "e4"
@@ -90,19 +91,19 @@ def analyse(conf, problem, results, out_dir) -> Section:
             f"against T is {fmt(slope_c, 3)} (a floor: more steps do not help); annealing "
             f"improves with T until float64 rounding ({fmt(slope_a, 3)} overall).")
     fig, ax = new_figure()
-    for name, col in (("constant", "C1"), ("annealed", "C0")):
+    for name in ("constant", "annealed"):
         med = np.array([s["median"] for s in stats[name]])
         lo = np.array([s["q1"] for s in stats[name]])
         hi = np.array([s["q3"] for s in stats[name]])
         floor = 1e-300
-        ax.plot(Ts, np.maximum(med, floor), "o-", color=col, label=f"{name} (median)")
-        ax.fill_between(Ts, np.maximum(lo, floor), np.maximum(hi, floor), color=col, alpha=0.2)
+        ax.plot(Ts, np.maximum(med, floor), label=f"{name} (median)", **_style.E4_MEDIAN[name])
+        ax.fill_between(Ts, np.maximum(lo, floor), np.maximum(hi, floor), **_style.E4_BAND[name])
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("steps T")
     ax.set_ylabel(r"final error max($\theta$, rel. $a$-error)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.grid(**_style.GRID_LOG)
+    ax.legend(**_style.LEGEND)
     fig_name = save_figure(fig, out_dir, "e4_precision.png")
     return Section(
         id=ID, title=TITLE, text=text, summary=summary,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _style
 from ._common import Section, fmt, loglog_fit, new_figure, save_figure, seed_for, task
 
 ID = "e5"
@@ -99,31 +100,31 @@ def analyse(conf, problem, results, out_dir) -> Section:
             f"\\log(1/\\varepsilon)^{{{fmt(c, 3)}}}$ (main problem, k = {problem.k}). "
             f"Linear fit of the eps-scan: {fmt(slope)} steps per unit of $\\log(1/\\varepsilon)$; "
             f"the local GD contraction factor predicts {fmt(predicted)}.")
-    fig, axes = new_figure(ncols=2, width=4.8, height=3.8)
+    fig, axes = new_figure(ncols=2, **_style.E5_FIGURE)
     for ax, xs, meds, fit, xl, title in (
             (axes[0], e["ks"], k_med, (b, b0), "k", f"$\\varepsilon$ = {e['eps']}"),
             (axes[1], L, eps_med, (c, c0), r"$\log(1/\varepsilon)$", f"k = {problem.k}")):
         xs = np.asarray(xs, dtype=float)
         ys = np.array([m if m is not None else np.nan for m in meds])
-        ax.plot(xs, ys, "o", color="C0", label="median steps to $\\varepsilon$")
+        ax.plot(xs, ys, label="median steps to $\\varepsilon$", **_style.E5_MEDIAN)
         if fit[0] is not None:
             xx = np.linspace(xs.min(), xs.max(), 50)
-            ax.plot(xx, np.exp(fit[1]) * xx ** fit[0], "-", color="C3",
-                    label=f"fit: exponent {fit[0]:.3g}")
+            ax.plot(xx, np.exp(fit[1]) * xx ** fit[0], label=f"fit: exponent {fit[0]:.3g}",
+                    **_style.E5_FIT)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+        from matplotlib.ticker import LogLocator, NullFormatter
         ax.set_xticks(xs)
-        ax.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+        ax.xaxis.set_major_formatter(_style.E5_X_FORMAT)
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
-        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_major_locator(LogLocator(**_style.E5_Y_LOCATOR))
+        ax.yaxis.set_major_formatter(_style.E5_Y_FORMAT)
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(xl)
         ax.set_ylabel("steps after noise phase")
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
+        ax.set_title(title, **_style.E5_TITLE)
+        ax.grid(**_style.GRID_LOG)
+        ax.legend(**_style.LEGEND)
     fig_name = save_figure(fig, out_dir, "e5_scaling.png")
     return Section(
         id=ID, title=TITLE, text=text, summary=summary,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..claims.statistics import clopper_pearson
+from . import _style
 from ._common import Section, new_figure, save_figure, seed_for
 
 ID = "e6"
@@ -117,23 +118,22 @@ def analyse(conf, problem, results, out_dir) -> Section:
                     if method in ("pgd_gaussian", "gd"):
                         traj[(init, method)] = (res.history.step, res.history.theta[:, :8])
     summary["teachers"] = len(_problems(conf, problem))
-    fig, axes = new_figure(ncols=2, width=10.0)
+    fig, axes = new_figure(ncols=2, **_style.E6_FIGURE)
     sig = _sigma_trace()
     for ax, init in zip(np.atleast_1d(axes), ("random", "spurious")):
-        for method, col in (("pgd_gaussian", "C0"), ("gd", "C3")):
+        for method in ("pgd_gaussian", "gd"):
             if (init, method) in traj:
                 st, th = traj[(init, method)]
-                ax.plot(st, th, color=col, lw=0.8, alpha=0.7)
-                ax.plot([], [], color=col, label=method)
-        ax.axhline(float(theory.saddle_theta(problem)), color="k", ls=":", lw=1,
-                   label=r"$\theta_s$")
+                ax.plot(st, th, color=_style.E6_COLOUR[method], **_style.E6_CHAIN)
+                ax.plot([], [], color=_style.E6_COLOUR[method], label=method)
+        ax.axhline(float(theory.saddle_theta(problem)), label=r"$\theta_s$", **_style.E6_SADDLE)
         ax.set_xlabel("step")
         ax.set_ylabel(r"$\theta_t$")
         ax.set_title(f"from {init} start")
         tw = ax.twinx()
-        tw.semilogy(sig[0], sig[1], color="0.5", lw=1, ls="--")
+        tw.semilogy(sig[0], sig[1], **_style.E6_SIGMA)
         tw.set_ylabel(r"$\sigma_w$ (dashed)")
-        ax.legend(fontsize=8, loc="center right")
+        ax.legend(**_style.E6_LEGEND)
     fig_name = save_figure(fig, out_dir, "e6_paper.png")
     text = (f"Zhou et al. (2019)'s protocol (`Schedule.zhou2019()`: 20 epochs x 400 steps, "
             f"eta = 0.1 x 0.8^e, (sigma_w, sigma_a) = (36, 1) x 0.4^e), GD at eta = {GD_ETA}, "

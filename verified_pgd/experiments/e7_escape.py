@@ -18,10 +18,12 @@ the master seed: bitwise reproducible, but not spread over ``--workers``/``--das
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
+from . import _style
 from ._common import Section, fmt, new_figure, save_figure, seed_for
 
 ID = "e7"
@@ -140,37 +142,36 @@ def _range(r):
 
 
 def _figure(points, out_dir, tol):
-    fig, (ax, ax2) = new_figure(ncols=2, width=5.2, height=4.0)
+    fig, (ax, ax2) = new_figure(ncols=2, **_style.E7_FIGURE)
     keys = sorted({(q["k"], q["p"], q["eta"]) for q in points})
-    for i, key in enumerate(keys):
+    for i, (key, col) in enumerate(zip(keys, itertools.cycle(_style.E7_SERIES_COLOURS))):
         qs = sorted((q for q in points if (q["k"], q["p"], q["eta"]) == key),
                     key=lambda q: q["x"])
-        col = f"C{i % 10}"
         xs = np.array([q["x"] for q in qs])
         m = np.array([q["mean"] for q in qs])
         err = np.array([[q["mean"] - q["low"] for q in qs], [q["high"] - q["mean"] for q in qs]])
         label = f"k={key[0]} p={key[1]} η={key[2]:g}"
-        ax.errorbar(xs, m, yerr=err, fmt="o", color=col, ms=4, capsize=2, label=label)
+        ax.errorbar(xs, m, yerr=err, color=col, label=label, **_style.E7_MEAN)
         sad = [q["predicted"]["saddle"] for q in qs]
         one = [q["predicted"]["1d"] for q in qs]
-        ax.plot(xs, [np.nan if v is None else v for v in sad], "-", color=col, lw=1)
-        ax.plot(xs, one, "--", color=col, lw=0.8)
+        ax.plot(xs, [np.nan if v is None else v for v in sad], color=col, **_style.E7_SADDLE)
+        ax.plot(xs, one, color=col, **_style.E7_ONE_D)
         r = np.array([q["mean"] / q["predicted"][q["measured_against"]] for q in qs])
         lo = np.array([q["ratio_interval"][0] for q in qs])
         hi = np.array([q["ratio_interval"][1] for q in qs])
         hold = np.array([q["assumptions_hold"] for q in qs])
         jit = (i - len(keys) / 2) * 0.04
-        ax2.errorbar(xs + jit, r, yerr=[r - lo, hi - r], fmt="none", ecolor=col, capsize=2)
-        ax2.plot(xs[hold] + jit, r[hold], "o", color=col, ms=4, label=label)
-        ax2.plot(xs[~hold] + jit, r[~hold], "o", mfc="none", color=col, ms=4)
+        ax2.errorbar(xs + jit, r, yerr=[r - lo, hi - r], ecolor=col, **_style.E7_RATIO_BAR)
+        ax2.plot(xs[hold] + jit, r[hold], color=col, label=label, **_style.E7_RATIO)
+        ax2.plot(xs[~hold] + jit, r[~hold], color=col, **_style.E7_RATIO_HOLLOW)
     ax.set_yscale("log")
     ax.set_xlabel(r"$\Delta L / T$")
     ax.set_ylabel("mean escape steps")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    ax2.axhspan(1 - tol, 1 + tol, color="0.9")
-    ax2.axhline(1.0, color="k", lw=0.8)
+    ax.grid(**_style.GRID_LOG)
+    ax.legend(**_style.E7_LEGEND)
+    ax2.axhspan(1 - tol, 1 + tol, **_style.E7_BAND)
+    ax2.axhline(1.0, **_style.E7_ONE)
     ax2.set_xlabel(r"$\Delta L / T$")
     ax2.set_ylabel("measured / predicted")
-    ax2.grid(alpha=0.3)
+    ax2.grid(**_style.GRID)
     return save_figure(fig, out_dir, "e7_escape.png")
