@@ -361,3 +361,23 @@ def test_saddle_factor_in_three_dimensions_against_the_uncoupled_and_the_two_d_l
     k2 = el.saddle_factor(H2)
     assert k2 > 1.1                                       # a real coupling, not the trivial limit
     assert math.isclose(el.saddle_factor(H), k2, rel_tol=1e-2)
+
+
+def test_krylov_breakdown_tolerance_is_relative_to_at_least_one():
+    """The breakdown test is nv <= 1e-10 max(1, |H|_max): for |H| < 1 the floor 1 applies,
+    so a coupling of 1.5e-10 is kept (a 2-D subspace) and 0.5e-10 is dropped."""
+    assert el._krylov(np.array([[-0.3, 1.5e-10], [1.5e-10, 0.5]])).shape == (2, 2)
+    assert el._krylov(np.array([[-0.3, 0.5e-10], [0.5e-10, 0.5]])).shape == (2, 1)
+
+
+def test_one_d_time_at_a_high_barrier_does_not_overflow():
+    """Delta L / T = 100 on the p = 3 teacher: l(theta_s) / T = 4.6 x = 460, so W must be
+    shifted by l(theta_s) before exponentiating (e^(2 l_s / T) alone would overflow) and the
+    time still agrees with the cumulative Simpson quadrature."""
+    prob, eta, x = _P3, 0.1, 100.0
+    s = _sigma(prob, x, eta)
+    t = eta * s * s / 2
+    assert 2 * float(T.reduced_loss(prob, T.saddle_theta(prob))) / t > 710   # e^that overflows
+    got = el.escape_time_terms(prob, eta, s, method="1d").steps_1d
+    assert math.isfinite(got)
+    assert math.isclose(got, _one_d_by_simpson(prob, t, 1) / eta, rel_tol=1e-6)
