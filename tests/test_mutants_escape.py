@@ -97,6 +97,10 @@ def test_mp_one_d_time_agrees_with_the_quadrature_and_validates_dps():
     got = el.escape_time(prob, eta, s, method="1d", dps=15)
     want = _one_d_by_simpson(prob, eta * s * s / 2, 2) / eta
     assert math.isclose(float(got), want, rel_tol=1e-6)
+    # dps reaches the quadrature: the result is the mp double integral's, not the float64
+    # quad's (which agrees only to its epsrel; here they differ in the last digits)
+    mp_value = float(el._one_d(prob, eta * s * s / 2, 2, 15)) / eta
+    assert got == mp_value != el.escape_time(prob, eta, s, method="1d")
     with pytest.raises(ValueError, match=r"^dps: must be >= 15 "):
         el.escape_time(prob, eta, s, method="1d", dps=10)
 
