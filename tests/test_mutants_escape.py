@@ -97,6 +97,10 @@ def test_mp_one_d_time_agrees_with_the_quadrature_and_validates_dps():
     got = el.escape_time(prob, eta, s, method="1d", dps=15)
     want = _one_d_by_simpson(prob, eta * s * s / 2, 2) / eta
     assert math.isclose(float(got), want, rel_tol=1e-6)
+    # dps reaches the quadrature: the result is the mp double integral's, not the float64
+    # quad's (which agrees only to its epsrel; here they differ in the last digits)
+    mp_value = float(el._one_d(prob, eta * s * s / 2, 2, 15)) / eta
+    assert got == mp_value != el.escape_time(prob, eta, s, method="1d")
     with pytest.raises(ValueError, match=r"^dps: must be >= 15 "):
         el.escape_time(prob, eta, s, method="1d", dps=10)
 
@@ -338,3 +342,46 @@ def test_past_reads_different_from_the_limit():
     assert el._past(0.60834, 0.5) == "0.608"        # three digits when they suffice
     assert el._past(0.25000001, 0.25) == "0.25000001"
     assert el._past(2.0, 2.0) == repr(2.0)
+
+
+def test_saddle_factor_in_three_dimensions_against_the_uncoupled_and_the_two_d_limits():
+    """The d = 3 normalisation of cap_trial = 2 (2 pi)^(d/2 - 1) |S| / sqrt|det H| (the
+    (2 pi)^(1/2) only d = 3 sees) against two independent limits, each with a 3-D Krylov
+    subspace: (i) a coupling of 1e-3 to both stable coordinates: by the Dirichlet principle
+    the equilibrium potential tends to the 1-D trial h(y_0) as the coupling vanishes, so the
+    finite-difference flux (a numerical sum of e^-U over the grid) must equal the closed
+    form, kappa = 1 + O(coupling^2); (ii) stable eigenvalues 0.5 and 0.5 + 1e-4 with the
+    coupling (b, b): at 0.5, 0.5 the vector (b, b) is an eigenvector of the a-block and the
+    problem is the 2-D one with coupling b sqrt 2 (no (2 pi)^(1/2) there), continuous in the
+    split.  Tolerance 1 %: the solves' own error (the 3-D steps 0.6, 0.45) is ~0.1 %."""
+    e = 1e-3
+    H = np.array([[-0.3, e, e], [e, 0.5, 0.0], [e, 0.0, 0.9]])
+    assert el._krylov(H).shape == (3, 3)
+    assert abs(el.saddle_factor(H) - 1.0) < 1e-2
+    b = 0.25
+    H = np.array([[-0.3, b, b], [b, 0.5, 0.0], [b, 0.0, 0.5 + 1e-4]])
+    assert el._krylov(H).shape == (3, 3)
+    H2 = np.array([[-0.3, b * math.sqrt(2)], [b * math.sqrt(2), 0.5]])
+    k2 = el.saddle_factor(H2)
+    assert k2 > 1.1                                       # a real coupling, not the trivial limit
+    assert math.isclose(el.saddle_factor(H), k2, rel_tol=1e-2)
+
+
+def test_krylov_breakdown_tolerance_is_relative_to_at_least_one():
+    """The breakdown test is nv <= 1e-10 max(1, |H|_max): for |H| < 1 the floor 1 applies,
+    so a coupling of 1.5e-10 is kept (a 2-D subspace) and 0.5e-10 is dropped."""
+    assert el._krylov(np.array([[-0.3, 1.5e-10], [1.5e-10, 0.5]])).shape == (2, 2)
+    assert el._krylov(np.array([[-0.3, 0.5e-10], [0.5e-10, 0.5]])).shape == (2, 1)
+
+
+def test_one_d_time_at_a_high_barrier_does_not_overflow():
+    """Delta L / T = 100 on the p = 3 teacher: l(theta_s) / T = 4.6 x = 460, so W must be
+    shifted by l(theta_s) before exponentiating (e^(2 l_s / T) alone would overflow) and the
+    time still agrees with the cumulative Simpson quadrature."""
+    prob, eta, x = _P3, 0.1, 100.0
+    s = _sigma(prob, x, eta)
+    t = eta * s * s / 2
+    assert 2 * float(T.reduced_loss(prob, T.saddle_theta(prob))) / t > 710   # e^that overflows
+    got = el.escape_time_terms(prob, eta, s, method="1d").steps_1d
+    assert math.isfinite(got)
+    assert math.isclose(got, _one_d_by_simpson(prob, t, 1) / eta, rel_tol=1e-6)
