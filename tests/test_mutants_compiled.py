@@ -276,7 +276,7 @@ def test_the_no_numba_warning_points_at_the_users_call(fresh_engine_state, monke
 
     Skipped inside mutmut's copy of the compiled target: its trampolines put a frame of
     mutmut's own module between two package frames (the mutants of ``_caller_stacklevel``
-    are checked against this test on the plain source instead, docs/_mutation_m_exp.md)."""
+    are checked against this test on the plain source instead, docs/testing.md, the `compiled` and `experiments` section)."""
     import warnings
     if hasattr(compiled, "x_resolve_engine__mutmut_orig"):
         pytest.skip("mutmut's trampolines add a foreign frame between package frames")
