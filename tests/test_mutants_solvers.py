@@ -858,13 +858,17 @@ def test_rerun_reproduces_bitwise(kw):
     assert api.rerun(json.loads(json.dumps(r.config))) == r
 
 
+def _rerun_without(r, *keys):
+    c = dict(r.config)
+    for key in keys:
+        del c[key]
+    assert api.rerun(c) == r
+    assert not set(keys) & set(c)     # the caller's dict is not changed
+
+
 def test_rerun_of_a_config_without_engine_runs_numpy():
     sched = vp.Schedule([(0.2, 4)])
-    r = vp.pgd(PROB, W0, A0, sched, eta=0.05, seed=3, engine="numpy")
-    c = dict(r.config)
-    del c["engine"]
-    assert api.rerun(c) == r
-    assert "engine" not in c      # the caller's dict is not changed
+    _rerun_without(vp.pgd(PROB, W0, A0, sched, eta=0.05, seed=3, engine="numpy"), "engine")
 
 
 # --------------------------------------------------------------------------- parallel
@@ -1276,13 +1280,9 @@ def test_free_norm_bound_is_tested_on_the_true_norm_in_every_precision(prec):
 def test_rerun_of_a_config_without_bit_generator_or_stream():
     sched = vp.Schedule([(0.2, 4)])
     r = vp.pgd(PROB, W0, A0, sched, eta=0.05, seed=3, engine="numpy")
-    c = dict(r.config)
-    del c["bit_generator"]
-    assert api.rerun(c) == r
-    rr = vp.pgd(PROB, W0, A0, sched, eta=0.05, seed=3, engine="numpy", reduced=True)
-    c = dict(rr.config)
-    del c["stream"], c["bit_generator"]
-    assert api.rerun(c) == rr
+    _rerun_without(r, "bit_generator")
+    _rerun_without(vp.pgd(PROB, W0, A0, sched, eta=0.05, seed=3, engine="numpy", reduced=True),
+                   "stream", "bit_generator")
     c = dict(r.config)
     c.pop("reduced", None)
     assert api.rerun(c).config.get("reduced") is None
