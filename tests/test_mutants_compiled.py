@@ -275,7 +275,7 @@ def test_the_no_numba_warning_points_at_the_users_call(fresh_engine_state, monke
     """Not at a line inside verified_pgd (a fixed stacklevel=3 gave solver/api.py).
 
     Skipped inside mutmut's copy of the compiled target: its trampolines put a frame of
-    mutmut's own module between two package frames (the mutants of ``_caller_stacklevel``
+    mutmut's own module between two package frames (the mutants of ``_warn.caller_stacklevel``
     are checked against this test on the plain source instead, docs/testing.md, the `compiled` and `experiments` section)."""
     import warnings
     if hasattr(compiled, "x_resolve_engine__mutmut_orig"):

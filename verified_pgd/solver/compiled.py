@@ -10,11 +10,9 @@ ran, so ``rerun`` repeats the very same arithmetic.
 """
 from __future__ import annotations
 
-import os
-import sys
-import warnings
-
 import numpy as np
+
+from .._warn import warn_at_caller
 
 __all__ = ["ENGINES", "available", "resolve_engine", "run"]
 
@@ -55,22 +53,9 @@ def resolve_engine(engine, kind: str, reduced: bool) -> str:
         return "compiled"
     if not _state["warned"]:
         _state["warned"] = True
-        warnings.warn(f"numba cannot be imported ({_state['error']}); vp.pgd uses the numpy "
-                      "engine (same noise, results agree to rounding, slower)",
-                      RuntimeWarning, stacklevel=_caller_stacklevel(sys._getframe()))
+        warn_at_caller(f"numba cannot be imported ({_state['error']}); vp.pgd uses the numpy "
+                       "engine (same noise, results agree to rounding, slower)", RuntimeWarning)
     return "numpy"
-
-
-def _caller_stacklevel(frame) -> int:
-    """``warnings.warn``'s stacklevel, for a warning issued in ``frame``, of the first frame
-    outside the verified_pgd package: the user's line (``vp.pgd``, ``rerun``, a sweep),
-    however many package frames lie between it and the engine choice (a fixed level
-    pointed into ``solver/api.py``)."""
-    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    level = 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def run(cfg):

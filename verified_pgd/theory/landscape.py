@@ -28,6 +28,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._warn import warn_at_caller
 from .._validate import MIN_DPS, as_float_array, check_dps, check_int
 from ..backends import Float64, get as get_backend, teacher
 from ..problem import Problem
@@ -131,10 +132,8 @@ def resolve_dps(dps=None, prec=None, backend=None):
     if prec is not None:
         if dps is not None:
             raise ValueError("dps/prec: give one precision (dps, in decimal digits)")
-        import warnings
-        # resolve_dps <- _Numbers.__init__ <- the public function <- the caller's line
-        warnings.warn("prec= (bits) is deprecated; give dps= (decimal digits)",
-                      DeprecationWarning, stacklevel=4)
+        warn_at_caller("prec= (bits) is deprecated; give dps= (decimal digits)",
+                       DeprecationWarning)
         dps = max(MIN_DPS, int(check_int(prec, "prec", minimum=1) / 3.3219280948873626))
     if dps is None:
         return 50 if backend == "arb" else None
